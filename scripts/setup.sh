@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Everything `make test` and `make demo` need, each step skipped when done:
+# host packages, the pinned .venv, the local container images, and the link
+# that makes this work tree the installed pghost.hardening collection.
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "$0")/env.sh"
+
+"$PGHOST_ROOT/scripts/setup-system.sh"
+"$PGHOST_ROOT/scripts/setup-venv.sh"
+"$PGHOST_ROOT/scripts/build-images.sh" "$@"
+
+link="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pghost/hardening"
+mkdir -p "$(dirname "$link")"
+ln -sfn ../../../.. "$link"
+test -f "$link/galaxy.yml"
