@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The kernel settings pghost.hardening reads and may manage, per platform.
+
+Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+"""
+
+from __future__ import annotations
+
+# Linux sysctls. kernel.shm*/sem/msg* belong to the IPC namespace, so a
+# privileged container can set them for itself; vm.* are global to the kernel
+# and must not be applied live from a container (DESIGN.md).
+LINUX_IPC_NAMESPACED = (
+    "kernel.shmmax",
+    "kernel.shmall",
+    "kernel.shmmni",
+    "kernel.sem",
+)
+LINUX_GLOBAL = (
+    "vm.overcommit_memory",
+    "vm.overcommit_ratio",
+    "vm.overcommit_kbytes",
+    "vm.swappiness",
+    "vm.nr_hugepages",
+    "vm.hugetlb_shm_group",
+    "vm.dirty_background_bytes",
+    "vm.dirty_bytes",
+)
+LINUX_SYSCTLS = LINUX_IPC_NAMESPACED + LINUX_GLOBAL
+
+# Transparent huge pages are sysfs files, not sysctls; global like vm.*.
+LINUX_THP_FILES = {
+    "transparent_hugepage.enabled": "/sys/kernel/mm/transparent_hugepage/enabled",
+    "transparent_hugepage.defrag": "/sys/kernel/mm/transparent_hugepage/defrag",
+}
+
+# FreeBSD kern.ipc.*: loader tunables need /boot/loader.conf and a reboot;
+# the rest are writable at runtime through /etc/sysctl.conf (facts §8).
+FREEBSD_LOADER_TUNABLES = (
+    "kern.ipc.shmmni",
+    "kern.ipc.shmseg",
+    "kern.ipc.semmni",
+    "kern.ipc.semmns",
+    "kern.ipc.semmnu",
+    "kern.ipc.semopm",
+    "kern.ipc.semume",
+    "kern.ipc.semusz",
+)
+FREEBSD_RUNTIME = (
+    "kern.ipc.shmmax",
+    "kern.ipc.shmmin",
+    "kern.ipc.shmall",
+    "kern.ipc.shm_use_phys",
+    "kern.ipc.semmsl",
+    "kern.ipc.semvmx",
+    "kern.ipc.semaem",
+)
+FREEBSD_SYSCTLS = FREEBSD_RUNTIME + FREEBSD_LOADER_TUNABLES
+
+MANAGED_SYSCTLS = {"linux": LINUX_SYSCTLS, "freebsd": FREEBSD_SYSCTLS}
+
+
+def proc_sys_path(name):
+    """/proc/sys path of a Linux sysctl name (kernel.shmmax -> /proc/sys/kernel/shmmax)."""
+    return "/proc/sys/" + name.replace(".", "/")

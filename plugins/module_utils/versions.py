@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each PostgreSQL major version does with the kernel.
+
+Every row is sourced from ../shared/reference/postgres-kernel-facts.md
+(cited as "facts §N"); code asks this table instead of comparing version
+numbers itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import namedtuple
+
+OLDEST = (9, 2)
+NEWEST = (18,)
+
+VersionInfo = namedtuple(
+    "VersionInfo",
+    [
+        "major",                    # "9.6", "15"
+        "key",                      # sortable tuple, (9, 6) or (15,)
+        "main_area_in_sysv",        # whole main shared memory in SysV (<= 9.2; facts §1)
+        "has_shared_memory_type",   # shared_memory_type setting, 12+ (facts §9)
+        "has_dsm_type",             # dynamic_shared_memory_type, 9.4+ (facts §1)
+        "sysv_semaphores",          # SysV on Linux/FreeBSD: 9.6 and older (facts §2)
+        "sem_counts_worker_processes",  # max_worker_processes in the formula, 9.4+ (facts §2)
+        "sem_counts_wal_senders",   # max_wal_senders in the formula, 12+ (facts §2)
+        "sem_constant",             # N in ceil((... + N) / 16); None: ask the server (facts §2)
+        "has_huge_pages",           # huge_pages, 9.4+ (facts §3, §9)
+        "has_huge_page_size",       # huge_page_size, 14+ (facts §3)
+        "reports_shared_memory_size",  # shared_memory_size(_in_huge_pages), 15+ (facts §3)
+        "reports_num_os_semaphores",   # num_os_semaphores, 18+ (facts §2)
+        "has_oom_adjust_env",       # PG_OOM_ADJUST_FILE/VALUE, 9.5+ (facts §4)
+        "sysv_key_from_inode",      # SysV key from the data directory inode, 13+ (facts §1)
+        "fsync_panic_minor",        # first minor that PANICs on fsync failure; 0 = all; None = none (facts §7)
+    ],
+)
+
+
+def _sem_constant(key):
+    # facts §2 table: 9.2-13 -> 5, 14-16 -> 6, 17 -> 7, 18 -> num_os_semaphores
+    if key < (14,):
+        return 5
+    if key < (17,):
+        return 6
+    if key < (18,):
+        return 7
+    return None
+
+
+# facts §7: releases of 2019-02-14; all later majors include the fix.
+_FSYNC_PANIC_MINOR = {(9, 4): 21, (9, 5): 16, (9, 6): 12, (10,): 7, (11,): 2}
+
+
+def _row(key):
+    major = ".".join(str(p) for p in key)
+    return VersionInfo(
+        major=major,
+        key=key,
+        main_area_in_sysv=key <= (9, 2),
+        has_shared_memory_type=has_setting(key, "shared_memory_type"),
+        has_dsm_type=has_setting(key, "dynamic_shared_memory_type"),
+        sysv_semaphores=key < (10,),
+        sem_counts_worker_processes=has_setting(key, "max_worker_processes"),
+        sem_counts_wal_senders=key >= (12,),
+        sem_constant=_sem_constant(key),
+        has_huge_pages=has_setting(key, "huge_pages"),
+        has_huge_page_size=has_setting(key, "huge_page_size"),
+        reports_shared_memory_size=has_setting(key, "shared_memory_size"),
+        reports_num_os_semaphores=has_setting(key, "num_os_semaphores"),
+        has_oom_adjust_env=key >= (9, 5),
+        sysv_key_from_inode=key >= (13,),
+        fsync_panic_minor=_FSYNC_PANIC_MINOR.get(key, None if key < (9, 4) else 0),
+    )
+
+
+# The settings that size kernel resources, each with the first version that
+# has it: facts §2 (semaphore inputs), §1 (shared_memory_type 12,
+# dynamic_shared_memory_type 9.4), §3 (huge_pages 9.4, huge_page_size 14,
+# shared_memory_size(_in_huge_pages) 15), §9 (num_os_semaphores 18).
+SETTINGS_SINCE = (
+    ("max_connections", (0,)),
+    ("autovacuum_max_workers", (8, 3)),
+    ("max_worker_processes", (9, 4)),
+    ("max_wal_senders", (9, 0)),
+    ("shared_buffers", (0,)),
+    ("shared_memory_type", (12,)),
+    ("dynamic_shared_memory_type", (9, 4)),
+    ("huge_pages", (9, 4)),
+    ("huge_page_size", (14,)),
+    ("shared_memory_size", (15,)),
+    ("shared_memory_size_in_huge_pages", (15,)),
+    ("num_os_semaphores", (18,)),
+)
+
+
+def has_setting(key, name):
+    """Whether the version with sortable `key` ((9, 6), (15,)) has setting `name`."""
+    return key >= dict(SETTINGS_SINCE)[name]
+
+
+SUPPORTED = [(9, m) for m in range(2, 7)] + [(m,) for m in range(10, NEWEST[0] + 1)]
+VERSIONS = dict((_row(k).major, _row(k)) for k in SUPPORTED)
+
+_VERSION = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")
+
+
+class VersionError(ValueError):
+    """A PostgreSQL version this collection does not know."""
+
+
+def supported_range():
+    return "%s to %s" % (VERSIONS["9.2"].major, VERSIONS[str(NEWEST[0])].major)
+
+
+def parse_version(value, name="version"):
+    """(VersionInfo, minor or None) for '15', '15.4', '9.6', '9.6.24', 15 or 9.6."""
+    text = str(value)
+    match = _VERSION.match(text)
+    if not match:
+        raise VersionError(
+            "%s: %r is not a PostgreSQL version; expected a major version such as '9.6' or '17' "
+            "(optionally with a minor, '17.2'); supported: %s" % (name, value, supported_range())
+        )
+    first, second, third = (int(g) if g is not None else None for g in match.groups())
+    if first < 10:
+        if second is None:
+            raise VersionError("%s: %r: versions before 10 need their second part (e.g. 9.6)" % (name, value))
+        key, minor = (first, second), third
+    else:
+        if third is not None:
+            raise VersionError("%s: %r: from 10 on a version is MAJOR or MAJOR.MINOR" % (name, value))
+        key, minor = (first,), second
+    major = ".".join(str(p) for p in key)
+    if major not in VERSIONS:
+        raise VersionError(
+            "%s: PostgreSQL %s is not supported; supported: %s" % (name, major, supported_range())
+        )
+    return VERSIONS[major], minor
