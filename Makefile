@@ -28,7 +28,7 @@ sanity: setup
 	scripts/sanity.sh
 
 unit: setup
-	source scripts/env.sh && python -m pytest tests/unit
+	source scripts/env.sh && python -m pytest tests/unit tests/integration
 
 molecule: setup
 	source scripts/env.sh && for s in molecule/*/molecule.yml; do molecule test -s "$$(basename "$$(dirname "$$s")")" || exit 1; done

@@ -32,6 +32,7 @@ stage yamllint yamllint --strict .
 stage ansible-lint ansible-lint --offline --profile production
 stage ansible-test-sanity scripts/sanity.sh
 stage unit-tests python -m pytest tests/unit
+stage controller-plan python -m pytest tests/integration
 for scenario_file in molecule/*/molecule.yml; do
     scenario="$(basename "$(dirname "$scenario_file")")"
     stage "molecule:$scenario" molecule test -s "$scenario"
