@@ -14,8 +14,8 @@ description:
     (with the C(msg) they returned, if any) and the values the collection
     computed for it.
   - Computed values are read from the C(pghost_computed) fact, a mapping of
-    name to value that the collection's roles set; hosts where no role set it
-    show C(none reported).
+    name to value (nested mappings are shown indented) that the collection's
+    roles set; hosts where no role set it show C(none reported).
   - Output from the normal stdout callback is left as it is.
 version_added: 0.1.0
 # No personal GitHub handle stands behind the collection yet; ansible-test
@@ -78,7 +78,15 @@ class CallbackModule(CallbackBase):
             computed = self._computed[host]
             if computed:
                 self._display.display("  computed:")
-                for key in sorted(computed):
-                    self._display.display("    %s: %s" % (key, computed[key]))
+                self._show_mapping(computed, "    ")
             else:
                 self._display.display("  computed: none reported")
+
+    def _show_mapping(self, mapping, indent):
+        for key in sorted(mapping):
+            value = mapping[key]
+            if isinstance(value, dict):
+                self._display.display("%s%s:%s" % (indent, key, "" if value else " none"))
+                self._show_mapping(value, indent + "  ")
+            else:
+                self._display.display("%s%s: %s" % (indent, key, value))

@@ -70,3 +70,15 @@ def test_hosts_are_kept_apart_and_hosts_with_no_results_still_reported(callback)
 def test_a_non_mapping_computed_fact_is_ignored(callback):
     callback.v2_runner_on_ok(task_result("db1", "a", {"ansible_facts": {"pghost_computed": "oops"}}))
     assert finish(callback, "db1")[-1] == "  computed: none reported"
+
+
+def test_nested_mappings_are_shown_indented_and_empty_ones_say_none(callback):
+    facts = {"pghost_computed": {"kernel proposed": {}, "kernel required": {"shmmax": 56, "nr_hugepages": 72}}}
+    callback.v2_runner_on_ok(task_result("db1", "a", {"ansible_facts": facts}))
+    assert finish(callback, "db1")[-5:] == [
+        "  computed:",
+        "    kernel proposed: none",
+        "    kernel required:",
+        "      nr_hugepages: 72",
+        "      shmmax: 56",
+    ]
