@@ -29,6 +29,7 @@ stage setup scripts/setup.sh || {
     exit 1
 }
 stage yamllint yamllint --strict .
+stage role-docs-in-sync python scripts/role_docs.py --check
 stage ansible-lint ansible-lint --offline --profile production
 stage ansible-test-sanity scripts/sanity.sh
 stage unit-tests python -m pytest tests/unit

@@ -88,5 +88,9 @@ class CallbackModule(CallbackBase):
             if isinstance(value, dict):
                 self._display.display("%s%s:%s" % (indent, key, "" if value else " none"))
                 self._show_mapping(value, indent + "  ")
+            elif isinstance(value, list):
+                self._display.display("%s%s:%s" % (indent, key, "" if value else " none"))
+                for item in value:
+                    self._display.display("%s  - %s" % (indent, item))
             else:
                 self._display.display("%s%s: %s" % (indent, key, value))

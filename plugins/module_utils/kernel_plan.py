@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec, whole_number
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages
+from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES
 from ansible_collections.pghost.hardening.plugins.module_utils.overcommit import plan_overcommit
 from ansible_collections.pghost.hardening.plugins.module_utils.sysv import PLATFORMS, host_sysv_needs
 
@@ -32,6 +33,30 @@ SYSCTL_NAMES = {
     "freebsd": {"shmmax": "kern.ipc.shmmax", "shmall": "kern.ipc.shmall", "shmmni": "kern.ipc.shmmni",
                 "semmni": "kern.ipc.semmni", "semmns": "kern.ipc.semmns", "semmsl": "kern.ipc.semmsl"},
 }
+
+
+POLICY_KEYS = ("vm.overcommit_memory", "vm.overcommit_ratio")
+
+
+def _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, ratio_asked):
+    names = SYSCTL_NAMES[platform]
+    why = {
+        names["shmmax"]: "largest SysV segment of the PostgreSQL clusters: %d bytes (facts §1)" % sysv.shmmax,
+        names["shmall"]: "SysV shared memory of all clusters: %d pages of %d bytes (facts §1)" % (sysv.shmall, page_size),
+        names["shmmni"]: "SysV segment ids of all clusters: %d (facts §1)" % sysv.shmmni,
+        "vm.nr_hugepages": "huge pages of %d kB for the clusters' shared memory: %d (facts §3)" % (hugepage_kb, nr_hugepages),
+        "vm.overcommit_memory": "strict accounting: a backend gets 'out of memory' instead of the OOM killer (facts §4)",
+        "vm.overcommit_ratio": "%s, within the CommitLimit guard (facts §4)" % (
+            "automatic policy: RAM outside huge pages less a 10% reserve of at least 1 GiB"
+            if ratio_asked == "auto" else "set by the user to %s" % ratio),
+    }
+    sem = "SysV semaphores for the clusters: %d sets of 17 (facts §2)" % sysv.semmni
+    if platform == "linux":
+        why["kernel.sem"] = sem
+    else:
+        for key in ("semmni", "semmns", "semmsl"):
+            why[names[key]] = sem
+    return why
 
 
 def _host_number(host, field, required):
@@ -196,6 +221,7 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             reasons.append("vm.overcommit_memory = 2 (now %s): strict accounting, so a backend gets 'out of memory' "
                            "instead of the OOM killer (facts §4)" % current.get("vm.overcommit_memory", "unknown"))
 
+    why = _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, overcommit_ratio)
     return {
         "platform": platform,
         "required": {
@@ -214,7 +240,13 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
         # Ansible's output sorts mappings, so the order to apply them travels
         # as a list (the overcommit ratio before strict mode).
         "apply_order": list(proposed),
+        # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (facts §8).
+        "boot_only": [name for name in proposed if name in FREEBSD_LOADER_TUNABLES],
         "reasons": reasons + detail,
+        # One line per key that depends only on the clusters and the policy,
+        # never on the values in force, so a file commented with it stays
+        # the same from run to run.
+        "why": dict((name, why[name]) for name in why if name in proposed or name in POLICY_KEYS),
         "warnings": warnings,
         "clusters": [
             {"name": s.name, "version": s.info.major, "defaulted": list(s.defaulted)} for s in specs

@@ -187,6 +187,19 @@ apply_order:
   type: list
   elements: str
   sample: ["vm.nr_hugepages", "vm.overcommit_ratio", "vm.overcommit_memory"]
+boot_only:
+  description: Names in RV(proposed) that are FreeBSD loader tunables, settable only in C(/boot/loader.conf) and effective at the next boot.
+  returned: success
+  type: list
+  elements: str
+  sample: ["kern.ipc.semmni"]
+why:
+  description:
+    - Per proposed key (and the overcommit policy keys), a reason that depends only on the clusters and the policy,
+      never on the values in force; suitable as a comment in a file that must not change from run to run.
+  returned: success
+  type: dict
+  sample: {"kernel.sem": "SysV semaphores for the clusters: 8 sets of 17 (facts §2)"}
 reasons:
   description: One human-readable line per value, naming its inputs and source.
   returned: success
