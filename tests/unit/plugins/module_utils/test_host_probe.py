@@ -10,6 +10,7 @@ import os
 import shutil
 
 import pytest
+from fake_module import Failed, FakeModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import (
@@ -46,31 +47,6 @@ HOST_KEYS = {
 def fixture_text(*parts):
     with open(os.path.join(FIXTURES, *parts)) as handle:
         return handle.read()
-
-
-class Failed(Exception):
-    pass
-
-
-class FakeModule:
-    """The AnsibleModule methods the probes use; commands answered from a dict of argv tuples."""
-
-    def __init__(self, outputs=None, bins=None):
-        self.outputs = outputs or {}
-        self.bins = bins or {}
-        self.calls = []
-
-    def run_command(self, argv, **kwargs):
-        self.calls.append(list(argv))
-        return self.outputs.get(tuple(argv), (1, "", "unexpected command %r" % (argv,)))
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        if name not in self.bins and required:
-            raise Failed("no %s" % name)
-        return self.bins.get(name)
-
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs["msg"])
 
 
 @pytest.fixture

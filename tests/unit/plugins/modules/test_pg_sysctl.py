@@ -16,6 +16,8 @@ import os
 import stat
 
 import pytest
+from fake_module import Failed
+from fake_module import FakeModule as BaseFakeModule
 
 from ansible.module_utils import basic
 
@@ -55,26 +57,11 @@ def recorded_sysctl_e(names, facts="sysctl-e-host.txt"):
     return "".join(line + "\n" for line in lines)
 
 
-class Failed(Exception):
-    pass
-
-
-class FakeModule:
-    """The AnsibleModule methods pg_sysctl's helpers use."""
+class FakeModule(BaseFakeModule):
+    """With FreeBSD's sysctl on the path unless told otherwise."""
 
     def __init__(self, outputs=None, bins=None):
-        self.outputs = outputs or {}
-        self.bins = bins if bins is not None else {"sysctl": SYSCTL}
-        self.calls = []
-
-    def run_command(self, argv, **kwargs):
-        self.calls.append(list(argv))
-        return self.outputs.get(tuple(argv), (1, "", "unexpected command %r" % (argv,)))
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        if name not in self.bins and required:
-            raise Failed("no %s" % name)
-        return self.bins.get(name)
+        super().__init__(outputs, bins if bins is not None else {"sysctl": SYSCTL})
 
 
 @pytest.fixture
