@@ -151,15 +151,33 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
 
     sysv = host_sysv_needs(specs, platform, page_size)
     detail = list(sysv.reasons)
+
+    nr_hugepages, huge_warnings = 0, []
+    pool_now = _current_int(current, "vm.nr_hugepages")
+    if pool_now is None:
+        pool_now = _host_number(host, "hugepages_total", required=False)
+    if linux and manage_hugepages:
+        nr_hugepages, huge_reasons, huge_warnings = host_hugepages(specs, hugepage_kb)
+        detail += huge_reasons
+
+    oc = None
+    if overcommit_on:
+        # Huge pages are outside the commit limit: the default pool as it will
+        # be, plus pools of other sizes the host already has (meminfo Hugetlb).
+        default_pool_kb = max(nr_hugepages if manage_hugepages else 0, pool_now or 0) * hugepage_kb
+        other_pools_kb = max(0, (_host_number(host, "hugetlb_kb", False) or 0) - (pool_now or 0) * hugepage_kb)
+        oc = plan_overcommit(mem_total, swap_total, default_pool_kb + other_pools_kb, committed,
+                             overcommit_ratio, headroom, page_size)
+    ratio, limit = (oc.ratio, oc.commit_limit_kb) if oc else (None, None)
+
+    # Every proposal below takes its reason from here, the one text per key.
+    why = _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, overcommit_ratio)
     names = SYSCTL_NAMES[platform]
     for key in ("shmmax", "shmall", "shmmni"):
-        unit = {"shmmax": "bytes, largest segment", "shmall": "pages of %d bytes, all segments" % page_size,
-                "shmmni": "segment ids, all clusters"}[key]
         _raise_only(proposed, reasons, warnings, names[key], getattr(sysv, key), _current_int(current, names[key]),
-                    "PostgreSQL's SysV shared memory, %s (facts §1)" % unit)
+                    why[names[key]])
 
     if sysv.semmni:
-        why = "%d SysV semaphore sets of 17 for the clusters (facts §2)" % sysv.semmni
         if linux:
             now = _current_sem(current)
             want = {"semmsl": sysv.semmsl, "semmns": sysv.semmns, "semmni": sysv.semmni, "semopm": 0}
@@ -173,34 +191,20 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             if now is not None and now != new:
                 proposed["kernel.sem"] = " ".join(str(v) for v in new)
                 reasons.append("kernel.sem = %s (now %s): SEMMSL >= 17, SEMMNS >= %d, SEMMNI >= %d; %s" % (
-                    proposed["kernel.sem"], " ".join(map(str, now)), sysv.semmns, sysv.semmni, why))
+                    proposed["kernel.sem"], " ".join(map(str, now)), sysv.semmns, sysv.semmni, why["kernel.sem"]))
             elif now is not None:
                 reasons.append("kernel.sem = %s already covers SEMMSL 17, SEMMNS %d, SEMMNI %d" % (
                     " ".join(map(str, now)), sysv.semmns, sysv.semmni))
         else:
             for key in ("semmni", "semmns", "semmsl"):
-                _raise_only(proposed, reasons, warnings, names[key], getattr(sysv, key), _current_int(current, names[key]), why)
+                _raise_only(proposed, reasons, warnings, names[key], getattr(sysv, key), _current_int(current, names[key]),
+                            why[names[key]])
 
-    nr_hugepages = 0
-    pool_now = _current_int(current, "vm.nr_hugepages")
-    if pool_now is None:
-        pool_now = _host_number(host, "hugepages_total", required=False)
     if linux and manage_hugepages:
-        nr_hugepages, huge_reasons, huge_warnings = host_hugepages(specs, hugepage_kb)
-        detail += huge_reasons
         warnings += huge_warnings
-        _raise_only(proposed, reasons, warnings, "vm.nr_hugepages", nr_hugepages, pool_now,
-                    "huge pages of %d kB for the clusters' main shared memory (facts §3)" % hugepage_kb)
+        _raise_only(proposed, reasons, warnings, "vm.nr_hugepages", nr_hugepages, pool_now, why["vm.nr_hugepages"])
 
-    ratio = limit = None
-    if overcommit_on:
-        # Huge pages are outside the commit limit: the default pool as it will
-        # be, plus pools of other sizes the host already has (meminfo Hugetlb).
-        default_pool_kb = max(nr_hugepages if manage_hugepages else 0, pool_now or 0) * hugepage_kb
-        other_pools_kb = max(0, (_host_number(host, "hugetlb_kb", False) or 0) - (pool_now or 0) * hugepage_kb)
-        oc = plan_overcommit(mem_total, swap_total, default_pool_kb + other_pools_kb, committed,
-                             overcommit_ratio, headroom, page_size)
-        ratio, limit = oc.ratio, oc.commit_limit_kb
+    if oc:
         reasons.append(oc.reason)
         kbytes_now = _current_int(current, "vm.overcommit_kbytes")
         # Order matters when applying: the ratio first (writing it also
@@ -218,10 +222,9 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
                                "(facts §4), so it is not proposed" % kbytes_now)
         if _current_int(current, "vm.overcommit_memory") != 2:
             proposed["vm.overcommit_memory"] = 2
-            reasons.append("vm.overcommit_memory = 2 (now %s): strict accounting, so a backend gets 'out of memory' "
-                           "instead of the OOM killer (facts §4)" % current.get("vm.overcommit_memory", "unknown"))
+            reasons.append("vm.overcommit_memory = 2 (now %s): %s" % (
+                current.get("vm.overcommit_memory", "unknown"), why["vm.overcommit_memory"]))
 
-    why = _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, overcommit_ratio)
     return {
         "platform": platform,
         "required": {
