@@ -152,9 +152,10 @@ def parse_meminfo(text):
     return values
 
 
-def normalize_sysctl(text):
-    """Collapse tabs/newlines: kernel.sem '32000\\t1024000000\\t500\\t32000\\n' -> single spaces."""
-    return " ".join((text or "").split())
+def normalize_sysctl(value):
+    """Collapse tabs/newlines: kernel.sem '32000\\t1024000000\\t500\\t32000\\n' -> single spaces.
+    Numbers are accepted too (as pg_sysctl is given them); None gives ''."""
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 def parse_thp(text):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import normalize_sysctl
+
 STYLES = ("sysctl.d", "sysctl.conf", "loader.conf")
 BEGIN = "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit"
 END = "# END pghost.hardening managed block"
@@ -51,9 +53,8 @@ class Entry(object):
         return "Entry(%r, %r, %r)" % (self.key, self.value, self.reason)
 
 
-def normalize(value):
-    """Whitespace-normalized text of a value (kernel.sem prints with tabs)."""
-    return " ".join(str(value).split())
+# Whitespace-normalized text of a value (kernel.sem prints with tabs).
+normalize = normalize_sysctl
 
 
 def _numbers(value):

@@ -155,6 +155,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import sysctl_file
+from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, parse_sysctl_e
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import proc_sys_path
 
 # Strict accounting is switched on only after every other value, the ratio
@@ -163,11 +164,8 @@ APPLY_LAST = ("vm.overcommit_memory",)
 
 
 def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return ""
+    """The file's text, decoded as UTF-8 (its comments carry '§'); '' when it is missing."""
+    return HostFiles().read(path, "")
 
 
 def read_live(module, names, style):
@@ -182,10 +180,8 @@ def read_live(module, names, style):
     sysctl = module.get_bin_path("sysctl")
     if sysctl and names:
         rc, out, dummy = module.run_command([sysctl, "-e"] + sorted(names))
-        for line in out.splitlines():
-            if "=" in line:
-                key, value = line.split("=", 1)
-                live[key.strip()] = sysctl_file.normalize(value)
+        for key, value in parse_sysctl_e(out).items():
+            live[key] = sysctl_file.normalize(value)
     return live
 
 
@@ -206,7 +202,7 @@ def write_atomically(path, text):
     mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pghost-")
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chmod(tmp, mode)
         os.rename(tmp, path)
