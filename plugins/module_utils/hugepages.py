@@ -52,3 +52,17 @@ def host_hugepages(clusters, default_hugepage_kb):
             continue
         total += need.pages
     return total, reasons, warnings
+
+
+def hugepage_lock_bytes(c, default_hugepage_kb):
+    """(bytes, reason): memory in huge pages one cluster maps, the floor for its memlock limit.
+
+    The PostgreSQL docs name `ulimit -l` (memlock) beside vm.nr_hugepages for
+    huge pages (facts §3); sizing it to the pages the cluster maps makes the
+    limit enough whatever the kernel's accounting. 0 when it uses none.
+    """
+    need = hugepage_need(c, default_hugepage_kb)
+    size = need.pages * need.page_size_kb * 1024
+    if not size:
+        return 0, need.reason
+    return size, "%s; memlock >= %d pages x %d kB = %d bytes" % (need.reason, need.pages, need.page_size_kb, size)

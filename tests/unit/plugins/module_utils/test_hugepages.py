@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec
-from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages, hugepage_need
+from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages, hugepage_lock_bytes, hugepage_need
 
 MiB = 1024 * 1024
 EXAMPLE_96 = {"version": "9.6", "max_connections": 100, "autovacuum_max_workers": 3, "max_worker_processes": 8,
@@ -191,3 +191,17 @@ def test_reported_sum_property(reported, default_kb):
     total, reasons, warnings = host_hugepages(clusters, default_kb)
     assert total == sum(n for n, mode in reported if mode != "off")
     assert warnings == [] and len(reasons) == len(reported)
+
+
+def test_lock_bytes_are_the_pages_the_cluster_maps():
+    # 72 server-reported pages of 2 MiB = 150994944 bytes for memlock
+    size, reason = hugepage_lock_bytes(c(version="15", huge_pages="try", shared_memory_size_in_huge_pages=72), 2048)
+    assert size == 72 * 2 * MiB == 150994944
+    assert "150994944 bytes" in reason
+
+
+@pytest.mark.parametrize("raw", [dict(version="15", huge_pages="off"), dict(version="9.3")])
+def test_lock_bytes_zero_without_huge_pages(raw):
+    size, reason = hugepage_lock_bytes(c(**raw), 2048)
+    assert size == 0
+    assert reason
