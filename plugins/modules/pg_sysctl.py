@@ -149,12 +149,10 @@ content:
   type: str
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import sysctl_file
+from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, parse_sysctl_e
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import proc_sys_path
 
@@ -195,21 +193,6 @@ def apply_value(module, name, value, style):
         return None
     rc, out, err = module.run_command([module.get_bin_path("sysctl", required=True), "%s=%s" % (name, value)])
     return None if rc == 0 else (err or out).strip()
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(path) or "."
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pghost-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def describe(name, value, was, now, reason, applied, style):
