@@ -394,7 +394,7 @@ def main():
                 result["changed"].append("%s: PG_OOM_ADJUST_VALUE=%d" % (path, p["backend_oom_score_adjust"]))
             diffs.append(dict(before=before, after=text, before_header=path, after_header=path))
             if not module.check_mode:
-                write_atomically(path, text)
+                write_atomically(files.path(path), text)
 
         live = live_state(files, cluster.get("pid")) if cluster.get("running") else {}
         if live:

@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+"""systemd drop-ins for PostgreSQL units (module_utils/service_units.py).
+
+facts §4: the postmaster shielded with OOMScoreAdjust, PG_OOM_ADJUST_FILE and
+PG_OOM_ADJUST_VALUE so each child resets its own score; facts §5: RemoveIPC
+spares system users; facts §6: SIGINT is the fast shutdown. Unit texts are
+the recorded ones in tests/unit/fixtures/systemd.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "systemd")
+INF = su.INFINITY
+MANAGER = {"nofile": (1024, 524288), "nproc": (32768, 32768), "memlock": (8388608, 8388608)}
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+# ---------------------------------------------------------------- value syntax
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("1h", 3600), ("3600", 3600), ("90s", 90), ("5min 20s", 320), ("2h30min", 9000), ("1d", 86400),
+    ("500ms", 0.5), ("infinity", INF), ("1w", 604800),
+])
+def test_parse_timespan(text, seconds):
+    assert su.parse_timespan(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["soon", "1 fortnight", "-5s", "h"])
+def test_parse_timespan_rejects(text):
+    with pytest.raises(su.UnitValueError):
+        su.parse_timespan(text)
+
+
+@pytest.mark.parametrize("text, sizes, pair", [
+    ("65536", False, (65536, 65536)),
+    ("1024:524288", False, (1024, 524288)),
+    ("infinity", False, (INF, INF)),
+    ("8M", True, (8388608, 8388608)),
+    ("64K:infinity", True, (65536, INF)),
+])
+def test_parse_limit(text, sizes, pair):
+    assert su.parse_limit(text, sizes) == pair
+
+
+@pytest.mark.parametrize("text, sizes", [("lots", False), ("-1", False), ("8M", False), ("1:2:3", False)])
+def test_parse_limit_rejects(text, sizes):
+    with pytest.raises(su.UnitValueError):
+        su.parse_limit(text, sizes)
+
+
+def test_render_limit():
+    assert su.render_limit((65536, INF)) == "65536:infinity"
+
+
+def test_parse_show_blocks():
+    text = "Id=a.service\nLoadState=loaded\n\nId=b.service\nLoadState=not-found\nDropInPaths=\n"
+    assert su.parse_show(text) == [{"Id": "a.service", "LoadState": "loaded"},
+                                   {"Id": "b.service", "LoadState": "not-found", "DropInPaths": ""}]
+
+
+def test_parse_proc_limits_recorded():
+    assert su.parse_proc_limits(fixture("proc-limits-postmaster")) == {
+        "nofile": (1024, 20000), "nproc": (32768, 32768), "memlock": (8388608, 8388608)}
+
+
+def test_parse_environ():
+    raw = b"PATH=/bin\0PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0EMPTY=\0junk\0"
+    assert su.parse_environ(raw) == {"PATH": "/bin", "PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "EMPTY": ""}
+
+
+# ---------------------------------------------------------------- what the unit has
+
+
+def test_baseline_debian_template():
+    base = su.unit_baseline([fixture("postgresql@.service")], MANAGER)
+    assert base["limits"] == MANAGER  # the unit sets none: systemd's defaults
+    assert base["timeout_stop"] == 3600
+    assert base["oom_score_adjust"] == -900
+    assert su.uses_pg_ctlcluster(base["exec_start"])
+
+
+def test_baseline_pgdg_unit():
+    base = su.unit_baseline([fixture("postgresql-16.service")], MANAGER)
+    assert base["timeout_stop"] == 3600  # TimeoutStopSec=1h after TimeoutSec=0
+    assert base["oom_score_adjust"] == -1000
+    assert not su.uses_pg_ctlcluster(base["exec_start"])
+
+
+def test_baseline_dropins_override_in_order_and_empty_resets():
+    texts = [fixture("postgresql@.service"),
+             "[Service]\nLimitNOFILE=200000\nLimitMEMLOCK=64M\nTimeoutStopSec=infinity\n",
+             "[Service]\nLimitMEMLOCK=\n"]
+    base = su.unit_baseline(texts, MANAGER)
+    assert base["limits"]["nofile"] == (200000, 200000)
+    assert base["limits"]["memlock"] == MANAGER["memlock"]
+    assert base["timeout_stop"] == INF
+
+
+def test_manager_limits():
+    show = {"DefaultLimitNOFILE": "524288", "DefaultLimitNOFILESoft": "1024", "DefaultLimitNPROC": "infinity",
+            "DefaultLimitMEMLOCK": "8388608", "DefaultLimitMEMLOCKSoft": "8388608"}
+    assert su.manager_limits(show) == {"nofile": (1024, 524288), "nproc": (INF, INF), "memlock": (8388608, 8388608)}
+
+
+# ---------------------------------------------------------------- what to write
+
+
+@pytest.mark.parametrize("want, base, pair", [
+    (65536, (1024, 524288), (65536, 524288)),    # soft raised, the higher hard kept
+    (65536, (100000, 200000), (100000, 200000)),  # never lowered
+    (65536, None, (65536, 65536)),
+    (65536, (1024, 4096), (65536, 65536)),        # hard never below soft
+    (INF, (1024, 4096), (INF, INF)),
+    (65536, (INF, INF), (INF, INF)),
+])
+def test_raised(want, base, pair):
+    assert su.raised(want, base) == pair
+
+
+def test_oom_dropin_plain_unit_sets_environment():
+    text = su.oom_dropin(-1000, 0, ["/usr/pgsql-16/bin/postmaster -D ${PGDATA}"])
+    assert su.dropin_settings(text) == [
+        ("OOMScoreAdjust", "-1000"),
+        ("Environment", "PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj"),
+        ("Environment", "PG_OOM_ADJUST_VALUE=0")]
+
+
+def test_oom_dropin_pg_ctlcluster_unit_puts_the_score_back_and_no_environment():
+    base = su.unit_baseline([fixture("postgresql@.service")], MANAGER)
+    text = su.oom_dropin(-1000, 0, base["exec_start"], "/etc/postgresql/15/main/environment")
+    settings = su.dropin_settings(text)
+    assert ("OOMScoreAdjust", "-1000") in settings
+    assert ("ExecStartPost", "-/bin/sh -c 'echo -1000 > /proc/$MAINPID/oom_score_adj'") in settings
+    assert not [k for k, v in settings if k == "Environment"]
+    assert "/etc/postgresql/15/main/environment" in text
+
+
+def test_env_block_appended_then_replaced_in_place():
+    original = fixture("debian-environment")
+    first = su.env_block(original, 0)
+    assert first.startswith(original)
+    assert first[len(original):] == (su.ENV_BEGIN + "\nPG_OOM_ADJUST_FILE = '/proc/self/oom_score_adj'\n"
+                                     "PG_OOM_ADJUST_VALUE = '0'\n" + su.ENV_END + "\n")
+    assert su.env_block(first, 0) == first  # idempotent
+    user_line = first + "LANG = 'C.UTF-8'\n"
+    second = su.env_block(user_line, 500)
+    assert "LANG = 'C.UTF-8'\n" in second
+    assert "PG_OOM_ADJUST_VALUE = '500'" in second and "'0'" not in second
+    assert second.count(su.ENV_BEGIN) == 1
+
+
+def test_env_block_without_newline_at_end():
+    assert su.env_block("A = b", 0).startswith("A = b\n" + su.ENV_BEGIN)
+
+
+def test_env_block_unterminated_is_refused():
+    with pytest.raises(su.UnitValueError, match="has no"):
+        su.env_block(su.ENV_BEGIN + "\nPG_OOM_ADJUST_VALUE = '0'\n", 0)
+
+
+@pytest.mark.parametrize("want, base, line", [
+    (3600, 3600, "TimeoutStopSec=3600s"),
+    (3600, None, "TimeoutStopSec=3600s"),
+    (3600, 7200, "TimeoutStopSec=7200s"),   # the unit's longer wait is kept
+    (3600, INF, "TimeoutStopSec=infinity"),
+    (3600, 90, "TimeoutStopSec=3600s"),
+])
+def test_shutdown_dropin(want, base, line):
+    text = su.shutdown_dropin(want, base)
+    assert "KillMode=mixed\n" in text and "KillSignal=SIGINT\n" in text
+    assert line + "\n" in text
+
+
+def test_limits_dropin_from_debian_baseline():
+    values = su.limits_values({"nofile": 65536, "nproc": 65536, "memlock": None}, MANAGER)
+    assert values == {"nofile": (65536, 524288), "nproc": (65536, 65536)}
+    text = su.limits_dropin(values, ["why"])
+    assert su.dropin_settings(text) == [("LimitNOFILE", "65536:524288"), ("LimitNPROC", "65536:65536")]
+    assert "# why\n" in text
+
+
+def test_changed_settings():
+    before = "[Service]\nKillMode=mixed\nKillSignal=SIGTERM\n"
+    after = "[Service]\nKillMode=mixed\nKillSignal=SIGINT\n"
+    assert su.changed_settings(before, after) == ["KillSignal=SIGINT"]
+    assert su.changed_settings(after, after) == []
+
+
+# ---------------------------------------------------------------- live comparison
+
+
+def test_expected_live_clamped_to_pid1_hard_limit():
+    assert su.expected_live((65536, 524288), (20000, 20000)) == (20000, 20000)
+    assert su.expected_live((65536, 524288), None) == (65536, 524288)
+    assert su.clamped({"nofile": (65536, 524288), "nproc": (100, 100)},
+                      {"nofile": (20000, 20000), "nproc": (32768, 32768)}) == {
+        "nofile": ("65536:524288", "20000:20000")}
+
+
+def test_restart_reasons_debian_postmaster_before_the_role():
+    live_limits = su.parse_proc_limits(fixture("proc-limits-postmaster"))
+    caps = su.parse_proc_limits(fixture("proc-limits-pid1"))
+    environ = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj"}  # what pg_ctlcluster exports on its own
+    reasons = su.restart_reasons(True, 0, {"nofile": (65536, 524288)}, environ, live_limits, caps, "ENVFILE")
+    assert reasons == [
+        "running postmaster has PG_OOM_ADJUST_VALUE=(unset), ENVFILE gives 0",
+        "running postmaster has LimitNOFILE 1024:20000, 60-pghost-limits.conf gives 20000:20000"]
+
+
+def test_restart_not_needed_when_the_postmaster_has_everything_the_host_can_grant():
+    caps = su.parse_proc_limits(fixture("proc-limits-pid1"))
+    environ = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "PG_OOM_ADJUST_VALUE": "0"}
+    live_limits = {"nofile": (20000, 20000), "nproc": (32768, 32768)}
+    assert su.restart_reasons(True, 0, {"nofile": (65536, 524288), "nproc": (65536, 65536)}, environ,
+                              live_limits, caps) == []
+
+
+def test_restart_reasons_ignore_oom_when_not_managed():
+    assert su.restart_reasons(False, 0, {}, {}, {}, {}) == []
+
+
+# ---------------------------------------------------------------- logind
+
+
+@pytest.mark.parametrize("text, limit", [
+    ("UID_MIN\t\t\t 1000\n#SYS_UID_MIN\t\t  100\n#SYS_UID_MAX\t\t  999\n", 999),  # Debian's, recorded
+    ("SYS_UID_MAX 499\nUID_MIN 500\n", 499),
+    ("UID_MIN 500\n", 499),
+    ("", 999),
+])
+def test_system_uid_max(text, limit):
+    assert su.system_uid_max(text) == limit
+
+
+@pytest.mark.parametrize("owners, remove_ipc, needed, words", [
+    ({"postgres": {"uid": 101, "system": True}}, "yes", False, "already safe: every server user"),
+    ({"pgipc": {"uid": 1500, "system": False}}, "yes", True, "RemoveIPC=yes would delete"),
+    ({"pgipc": {"uid": 1500, "system": False}}, "no", False, "RemoveIPC=no is in force"),
+    ({"pgipc": {"uid": 1500, "system": False}}, None, False, "not installed"),
+    ({}, "yes", False, "no server user"),
+])
+def test_remove_ipc_verdict(owners, remove_ipc, needed, words):
+    verdict = su.remove_ipc_verdict(owners, remove_ipc)
+    assert verdict[0] is needed
+    assert words in verdict[1]

@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+"""pg_service_units: main() run the way Ansible runs a module, against a fake
+host tree under tmp_path (unit files, /proc of a running postmaster and its
+backends, Debian's environment file) with systemctl answered from recorded
+output. Live behaviour is proven by the Molecule scenario `service`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
+from ansible_collections.pghost.hardening.plugins.modules import pg_service_units
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "systemd")
+SYSTEMCTL = "/bin/systemctl"
+UNIT = "postgresql@15-main.service"
+DROPIN_DIR = "/etc/systemd/system/%s.d" % UNIT
+PID = 4242
+CLUSTER = {"name": "15/main", "version": "15", "unit": UNIT, "data_directory": "/var/lib/postgresql/15/main",
+           "config_file": "/etc/postgresql/15/main/postgresql.conf", "owner": "postgres", "running": True,
+           "pid": PID, "huge_pages": "try", "shared_memory_size_in_huge_pages": 72, "shared_memory_size_mb": 143}
+MANAGER_SHOW = ("DefaultLimitNOFILE=524288\nDefaultLimitNOFILESoft=1024\nDefaultLimitNPROC=32768\n"
+                "DefaultLimitNPROCSoft=32768\nDefaultLimitMEMLOCK=8388608\nDefaultLimitMEMLOCKSoft=8388608\n")
+
+
+def put(root, path, content, binary=False):
+    full = os.path.join(str(root), path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb" if binary else "w") as handle:
+        handle.write(content)
+
+
+def read(root, path):
+    with open(os.path.join(str(root), path.lstrip("/")), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def exists(root, path):
+    return os.path.exists(os.path.join(str(root), path.lstrip("/")))
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """A Debian host with one running cluster, as the recorded files show it."""
+    put(tmp_path, "/lib/systemd/system/postgresql@.service", read(FIXTURES, "/postgresql@.service"))
+    put(tmp_path, "/etc/postgresql/15/main/environment", read(FIXTURES, "/debian-environment"))
+    put(tmp_path, "/etc/login.defs", "UID_MIN\t\t\t 1000\n#SYS_UID_MAX\t\t  999\n")
+    put(tmp_path, "/proc/1/limits", read(FIXTURES, "/proc-limits-pid1"))
+    put(tmp_path, "/proc/%d/limits" % PID, read(FIXTURES, "/proc-limits-postmaster"))
+    put(tmp_path, "/proc/%d/environ" % PID, b"PATH=/bin\0PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0", True)
+    put(tmp_path, "/proc/%d/oom_score_adj" % PID, "0\n")
+    put(tmp_path, "/proc/%d/stat" % PID, "%d (postgres) S 1 %d\n" % (PID, PID))
+    for child in (4243, 4244):
+        put(tmp_path, "/proc/%d/stat" % child, "%d (postgres) S %d %d\n" % (child, PID, PID))
+        put(tmp_path, "/proc/%d/oom_score_adj" % child, "0\n")
+
+    calls = {"run": [], "warned": []}
+
+    def run_command(self, argv, **kwargs):
+        calls["run"].append(list(argv))
+        if argv[1:3] == ["show", "-p"] and len(argv) > 4:
+            return 0, ("Id=%s\nLoadState=loaded\nFragmentPath=/lib/systemd/system/postgresql@.service\n"
+                       "DropInPaths=%s\n" % (UNIT, " ".join(sorted(
+                           "%s/%s" % (DROPIN_DIR, n) for n in os.listdir(os.path.join(str(tmp_path), DROPIN_DIR.lstrip("/")))
+                       )) if exists(tmp_path, DROPIN_DIR) else "")), ""
+        if argv[1:3] == ["show", "-p"]:
+            return 0, MANAGER_SHOW, ""
+        if argv[1:] == ["daemon-reload"]:
+            return 0, "", ""
+        return 1, "", "unexpected %r" % (argv,)
+
+    class Pw:
+        pw_uid = 101
+
+    monkeypatch.setattr(pg_service_units.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(pg_service_units.AnsibleModule, "warn", lambda self, msg: calls["warned"].append(msg))
+    monkeypatch.setattr(pg_service_units.AnsibleModule, "get_bin_path",
+                        lambda self, name, required=False, opt_dirs=None: SYSTEMCTL)
+    monkeypatch.setattr(pg_service_units, "HostFiles", lambda: host_probe.HostFiles(str(tmp_path)))
+    monkeypatch.setattr(host_probe.HostFiles, "pid_alive", lambda self, pid: self.exists("/proc/%d/stat" % pid))
+    monkeypatch.setattr(pg_service_units.pwd, "getpwnam", lambda name: Pw)
+    return tmp_path, calls
+
+
+def run_module(args, monkeypatch, capsys):
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+    with pytest.raises(SystemExit) as exit_info:
+        pg_service_units.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def args(**extra):
+    base = {"clusters": [CLUSTER], "hugepage_size_kb": 2048, "logind_remove_ipc": "yes"}
+    base.update(extra)
+    return base
+
+
+def test_first_run_writes_three_dropins_and_the_environment_block(host, monkeypatch, capsys):
+    root, calls = host
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert code == 0, result
+    assert result["changed"] is True and result["daemon_reload"] is True
+    assert calls["run"].count([SYSTEMCTL, "daemon-reload"]) == 1
+    cluster = result["clusters"][0]
+    assert sorted(os.path.basename(p) for p in cluster["files"]) == [
+        "60-pghost-limits.conf", "60-pghost-oom.conf", "60-pghost-shutdown.conf", "environment"]
+    limits = read(root, DROPIN_DIR + "/60-pghost-limits.conf")
+    # 72 huge pages of 2 MiB = 150994944 bytes; nofile hard kept at systemd's 524288
+    assert "LimitNOFILE=65536:524288\nLimitNPROC=65536:65536\nLimitMEMLOCK=150994944:150994944\n" in limits
+    assert "PG_OOM_ADJUST_VALUE = '0'" in read(root, "/etc/postgresql/15/main/environment")
+    assert "OOMScoreAdjust=-1000" in read(root, DROPIN_DIR + "/60-pghost-oom.conf")
+    assert "KillSignal=SIGINT" in read(root, DROPIN_DIR + "/60-pghost-shutdown.conf")
+    # The running postmaster predates all of it; the nofile cap of PID 1 is not pending.
+    assert cluster["restart"] == "pending"
+    assert cluster["reasons"] == [
+        "running postmaster has PG_OOM_ADJUST_VALUE=(unset), /etc/postgresql/15/main/environment gives 0",
+        "running postmaster has LimitNOFILE 1024:20000, 60-pghost-limits.conf gives 20000:20000"]
+    assert cluster["clamped"]["nofile"] == ["65536:524288", "20000:20000"]
+    assert cluster["live"]["backends"] == {"4243": 0, "4244": 0}
+    assert cluster["live"]["oom_score_adj"] == 0
+    assert result["server_users"] == {"postgres": {"uid": 101, "system": True}}
+    assert result["logind"]["needs_remove_ipc_no"] is False
+    assert len(result["diff"]) == 4
+
+
+def test_second_run_changes_nothing_and_restart_stays_pending(host, monkeypatch, capsys):
+    root, calls = host
+    run_module(args(), monkeypatch, capsys)
+    calls["run"].clear()
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert result["changed"] is False and result["daemon_reload"] is False
+    assert [SYSTEMCTL, "daemon-reload"] not in calls["run"]
+    assert result["clusters"][0]["restart"] == "pending"
+
+
+def test_after_restart_nothing_is_pending(host, monkeypatch, capsys):
+    root, dummy = host
+    run_module(args(), monkeypatch, capsys)
+    put(root, "/proc/%d/environ" % PID,
+        b"PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0PG_OOM_ADJUST_VALUE=0\0", True)
+    put(root, "/proc/%d/limits" % PID, read(FIXTURES, "/proc-limits-pid1"))
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert result["clusters"][0]["restart"] == "not needed"
+    assert result["clusters"][0]["reasons"] == []
+
+
+def test_check_mode_writes_nothing(host, monkeypatch, capsys):
+    root, calls = host
+    before = read(root, "/etc/postgresql/15/main/environment")
+    code, result = run_module(args(_ansible_check_mode=True), monkeypatch, capsys)
+    assert result["changed"] is True
+    assert not exists(root, DROPIN_DIR)
+    assert read(root, "/etc/postgresql/15/main/environment") == before
+    assert [SYSTEMCTL, "daemon-reload"] not in calls["run"]
+
+
+def test_unit_limits_above_the_wanted_ones_are_kept(host, monkeypatch, capsys):
+    root, dummy = host
+    put(root, "/etc/systemd/system/%s.d/10-site.conf" % UNIT, "[Service]\nLimitNOFILE=1048576\nTimeoutStopSec=2h\n")
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert "LimitNOFILE=1048576:1048576" in read(root, DROPIN_DIR + "/60-pghost-limits.conf")
+    assert "TimeoutStopSec=7200s" in read(root, DROPIN_DIR + "/60-pghost-shutdown.conf")
+
+
+def test_our_own_dropin_is_not_the_baseline(host, monkeypatch, capsys):
+    root, dummy = host
+    run_module(args(limit_nofile=200000), monkeypatch, capsys)
+    code, result = run_module(args(limit_nofile=65536), monkeypatch, capsys)
+    assert "LimitNOFILE=65536:524288" in read(root, DROPIN_DIR + "/60-pghost-limits.conf")
+
+
+def test_switched_off_concerns_are_left_alone(host, monkeypatch, capsys):
+    root, dummy = host
+    code, result = run_module(args(oom=False, limits=False), monkeypatch, capsys)
+    assert sorted(os.listdir(os.path.join(str(root), DROPIN_DIR.lstrip("/")))) == ["60-pghost-shutdown.conf"]
+    assert "BEGIN pghost" not in read(root, "/etc/postgresql/15/main/environment")
+    assert result["clusters"][0]["restart"] == "not needed"
+
+
+def test_crashed_cluster_is_reported(host, monkeypatch, capsys):
+    root, dummy = host
+    put(root, "/var/lib/postgresql/15/main/postmaster.pid", "999999\n/var/lib/postgresql/15/main\n")
+    stopped = dict(CLUSTER, running=False, pid=None)
+    code, result = run_module(args(clusters=[stopped]), monkeypatch, capsys)
+    cluster = result["clusters"][0]
+    assert cluster["restart"] == "crashed"
+    assert "PID 999999" in cluster["reasons"][0]
+
+
+def test_cluster_without_unit_is_skipped_with_a_warning(host, monkeypatch, capsys):
+    root, calls = host
+    code, result = run_module(args(clusters=[dict(CLUSTER, unit=None)]), monkeypatch, capsys)
+    assert result["changed"] is False
+    assert result["clusters"][0]["restart"] == "no unit"
+    assert "no systemd unit" in calls["warned"][0]
+
+
+def test_non_system_user_needs_remove_ipc_no(host, monkeypatch, capsys):
+    class Pw:
+        pw_uid = 1500
+
+    monkeypatch.setattr(pg_service_units.pwd, "getpwnam", lambda name: Pw)
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert result["logind"]["needs_remove_ipc_no"] is True
+    assert "postgres" in result["logind"]["verdict"]
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"limit_nofile": -1}, "limit_nofile: -1 is not allowed"),
+    ({"oom_score_adjust": -1001}, "oom_score_adjust: -1001 is outside -1000..1000"),
+    ({"limit_memlock": "lots"}, "limit_memlock: 'lots' is not allowed"),
+    ({"timeout_stop_sec": 0}, "timeout_stop_sec: 0 is not allowed"),
+])
+def test_bad_input_fails_before_anything_is_written(host, monkeypatch, capsys, bad, words):
+    root, dummy = host
+    code, result = run_module(args(**bad), monkeypatch, capsys)
+    assert code == 1 and result["failed"]
+    assert words in result["msg"] and "nothing was written" in result["msg"]
+    assert not exists(root, DROPIN_DIR)
