@@ -30,7 +30,7 @@ description:
     block at the end of that file instead. And it writes C(-900) to its own
     score before starting the server, replacing C(OOMScoreAdjust); an
     C(ExecStartPost) puts the configured score back on the postmaster.
-  - Shutdown - C(KillMode=mixed), C(KillSignal=SIGINT) (fast shutdown: no crash
+  - Shutdown - C(KillMode=mixed), C(KillSignal=SIGINT) (fast shutdown, so no crash
     recovery at the next start, unlike SIGQUIT or SIGKILL) and a
     C(TimeoutStopSec) never shorter than the unit's own.
   - Limits - C(LimitNOFILE), C(LimitNPROC), C(LimitMEMLOCK) as C(soft:hard)
@@ -140,9 +140,15 @@ clusters:
   type: list
   elements: dict
   contains:
-    name: {description: The cluster's name., type: str}
-    unit: {description: Its systemd unit; null when it has none (skipped)., type: str}
-    data_directory: {description: Its data directory., type: str}
+    name:
+      description: The cluster's name.
+      type: str
+    unit:
+      description: Its systemd unit; null when it has none (skipped).
+      type: str
+    data_directory:
+      description: Its data directory.
+      type: str
     files:
       description: Path of each file managed for the cluster -> C(changed) or C(unchanged).
       type: dict
@@ -156,8 +162,13 @@ clusters:
           C(not needed); C(not running) - nothing runs, the next start gets it;
           C(crashed) - C(postmaster.pid) is left but no postmaster runs (an unclean stop).
       type: str
-    reasons: {description: Why the restart is pending, or why the cluster crashed., type: list, elements: str}
-    limits: {description: Limit* written (soft:hard)., type: dict}
+    reasons:
+      description: Why the restart is pending, or why the cluster crashed.
+      type: list
+      elements: str
+    limits:
+      description: Limit* written (soft:hard).
+      type: dict
     clamped:
       description: Limits the host cannot grant in full, C(name -> [asked, granted]) (systemd lowers them).
       type: dict
@@ -308,8 +319,8 @@ def plan_unit(module, files, cluster, index, unit_info, manager):
                 module.fail_json(msg="%s: %s; nothing was written" % (env_file, exc))
             oom_source = env_file
     if p["shutdown"]:
-        desired.append((dropin_dir + "/" + su.SHUTDOWN_DROPIN, su.shutdown_dropin(p["timeout_stop_sec"],
-                                                                                 base["timeout_stop"])))
+        shutdown = su.shutdown_dropin(p["timeout_stop_sec"], base["timeout_stop"])
+        desired.append((dropin_dir + "/" + su.SHUTDOWN_DROPIN, shutdown))
     limits = {}
     if p["limits"]:
         memlock, memlock_reason = memlock_want(module, cluster, index, p["limit_memlock"], p["hugepage_size_kb"])
