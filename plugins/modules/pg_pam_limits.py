@@ -223,12 +223,12 @@ import glob
 import grp
 import os
 import pwd
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
+from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
 
 # Places read on the target; unit tests point them elsewhere.
@@ -312,21 +312,6 @@ def read_pam_d():
     return files
 
 
-def write_file(module, path, text):
-    """Replace path atomically; a temporary file in limits.d is hidden, so pam_limits never reads it."""
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".pghost-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-    except Exception:
-        os.unlink(tmp)
-        raise
-    module.atomic_move(tmp, path)
-    os.chmod(path, mode)
-
-
 def check_path(path):
     name = os.path.basename(path)
     if not name.endswith(".conf") or name.startswith("."):
@@ -406,7 +391,8 @@ def main():
     new_text = result.text if users or own_before else text
     changed = new_text != text
     if changed and not module.check_mode:
-        write_file(module, path, new_text)
+        # The temporary file is hidden (.pghost-*), so pam_limits never reads it.
+        write_atomically(path, new_text)
     lines = [pam_limits.describe(r) for r in result.results if r["value"] != r["previous_file"]]
     if not users:
         msg = "no PostgreSQL OS user found and no users given: nothing to do"
