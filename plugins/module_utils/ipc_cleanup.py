@@ -1,0 +1,860 @@
+# -*- coding: utf-8 -*-
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Stale IPC of a PostgreSQL cluster after an unclean stop (Linux).
+
+Entry points:
+  gather(data_directory, version, files=None, ipc=None) -> Snapshot
+  plan(snapshot) -> Plan          (pure: what to remove, what to leave, or refuse)
+  execute(plan, ipc) -> (removed, errors)
+
+Everything that decides is a pure function of recorded text and bytes
+(postmaster.pid, /proc/sysvipc/shm and sem, /proc/<pid>/maps, the SysV
+interlock header, the dynamic shared memory control segment). The thin OS
+layer (LinuxIpc: shmat/shmdt/shmctl/semctl through ctypes, unlink) is kept
+apart so the decisions can be unit tested without a kernel.
+
+SIGKILL of the postmaster leaves its IPC behind (facts §6); on Debian the
+unit's ExecStop (pg_ctlcluster) then deletes the stale postmaster.pid, so
+without one the owner's unattached segments are examined too.
+
+The rules mirror what PostgreSQL does itself at the next start, so this
+never removes more than the server would:
+
+- src/backend/utils/init/miscinit.c (CreateLockFile): the key and id on line 7
+  of postmaster.pid name the old SysV segment; PGSharedMemoryIsInUse() decides.
+- src/backend/port/sysv_shmem.c (PGSharedMemoryAttach): a segment is "ours"
+  when its PGShmemHeader has PGShmemMagic and the data directory's st_dev and
+  st_ino; ours and shm_nattch == 0 is removed (IPC_RMID), ours and attached is
+  FATAL "pre-existing shared memory block ... is still in use" (facts §1).
+  Before removing it, PGSharedMemoryCreate() calls
+  dsm_cleanup_using_control_segment(oldhdr->dsm_control).
+- src/backend/storage/ipc/dsm.c (dsm_cleanup_using_control_segment): a sane
+  control segment's items with refcnt != 0 are destroyed, then the control
+  segment; from 14 on, odd handles live in the main region and are skipped
+  (is_main_region_dsm_handle). An insane control segment is left alone.
+- src/backend/storage/ipc/dsm_impl.c: POSIX segments are /dev/shm/PostgreSQL.<handle>
+  (shm_open("/PostgreSQL.%u")); SysV ones use key (key_t) handle, negated if < 1.
+- src/backend/port/sysv_sema.c (IpcSemaphoreCreate): a set whose last
+  semaphore holds PGSemaMagic (537) and whose sempid names a dead process is
+  a dead postmaster's; Linux builds of 10+ use unnamed POSIX semaphores in the
+  main area instead (facts §2), so there is nothing to find there.
+
+Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import pwd
+import re
+import struct
+from collections import namedtuple
+
+from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+
+PID_FILE = "postmaster.pid"
+POSIX_DSM_DIR = "/dev/shm"
+POSIX_DSM_PREFIX = "PostgreSQL."
+
+# src/include/storage/pg_shmem.h, src/backend/storage/ipc/dsm.c, src/backend/port/sysv_sema.c
+PG_SHMEM_MAGIC = 679834894
+DSM_CONTROL_MAGIC = 0x9A503D32
+PG_SEMA_MAGIC = 537
+
+# Linux <sys/ipc.h>, <sys/shm.h>, <sys/sem.h> (bits/ipc.h, bits/shm.h, bits/sem.h)
+IPC_RMID = 0
+SHM_RDONLY = 0o10000
+SEM_GETPID = 11
+SEM_GETVAL = 12
+
+POSTMASTER_NAMES = ("postgres", "postmaster")
+
+# ---------------------------------------------------------------------------
+# Layouts. Native struct formats ('@') give C's own field alignment, so the
+# same code reads LP64 (x86_64, aarch64) and ILP32 builds. dev_t and ino_t are
+# 64-bit in glibc with large-file support, which PostgreSQL always builds with.
+# ---------------------------------------------------------------------------
+
+# PGShmemHeader (src/include/storage/pg_shmem.h):
+#   int32 magic; pid_t creatorPID; Size totalsize; Size freeoffset;
+#   dsm_handle dsm_control (9.4+); void *index; dev_t device; ino_t inode;
+# x86_64: 56 bytes with dsm_control (magic @0, creatorPID @4, totalsize @8,
+# freeoffset @16, dsm_control @24, index @32, device @40, inode @48; read back
+# from live 15 and 17 segments), 48 bytes without (device @32, inode @40).
+HEADER_FIELDS_DSM = ("magic", "creator_pid", "total_size", "free_offset", "dsm_control", "index", "device", "inode")
+HEADER_FORMAT_DSM = "@iiNNIPQQ"
+HEADER_FIELDS_OLD = ("magic", "creator_pid", "total_size", "free_offset", "index", "device", "inode")
+HEADER_FORMAT_OLD = "@iiNNPQQ"
+
+# dsm_control_header {uint32 magic, nitems, maxitems; dsm_control_item item[];}
+# dsm_control_item (src/backend/storage/ipc/dsm.c), by version:
+#   9.4-9.6: {dsm_handle handle; uint32 refcnt;}                       8 bytes
+#   10-13:   {... ; void *impl_private_pm_handle; bool pinned;}        24 bytes on x86_64
+#   14+:     {handle; refcnt; size_t first_page; size_t npages;
+#             void *impl_private_pm_handle; bool pinned;}              40 bytes on x86_64
+# A trailing "0P" pads the item to pointer alignment as the C array does.
+DsmLayout = namedtuple("DsmLayout", ["items_offset", "item_size", "item_format", "main_region_handles"])
+
+
+class IpcError(Exception):
+    """A system call failed; errno is kept for the caller."""
+
+    def __init__(self, message, err=None):
+        Exception.__init__(self, message)
+        self.errno = err
+
+
+class PidFileError(ValueError):
+    """postmaster.pid exists but cannot be understood."""
+
+
+def _key(version):
+    """(9, 6) / (15,) from a VersionInfo, a tuple or None."""
+    if version is None:
+        return None
+    return getattr(version, "key", version)
+
+
+def header_layout(version):
+    """(format, fields) of PGShmemHeader: dsm_control exists from 9.4 (dsm.c is 9.4+)."""
+    key = _key(version)
+    if key is not None and key < (9, 4):
+        return HEADER_FORMAT_OLD, HEADER_FIELDS_OLD
+    return HEADER_FORMAT_DSM, HEADER_FIELDS_DSM
+
+
+def header_size(version):
+    return struct.calcsize(header_layout(version)[0])
+
+
+def dsm_layout(version):
+    """DsmLayout of the control segment for a major version; None before 9.4 (no DSM)."""
+    key = _key(version)
+    if key is not None and key < (9, 4):
+        return None
+    if key is not None and key < (10,):
+        item = "@II"
+        items_offset = struct.calcsize("@III")
+        main = False
+    elif key is not None and key < (14,):
+        item = "@IIP?0P"
+        items_offset = struct.calcsize("@III0P")
+        main = False
+    else:
+        item = "@IINNP?0P"
+        items_offset = struct.calcsize("@III0P")
+        main = True
+    return DsmLayout(items_offset, struct.calcsize(item), item, main)
+
+
+# ---------------------------------------------------------------------------
+# Pure parsers
+# ---------------------------------------------------------------------------
+
+PidFile = namedtuple("PidFile", ["pid", "single_user", "data_directory", "start_time", "port",
+                                 "socket_dir", "listen_addr", "shm_key", "shm_id", "status"])
+
+
+def parse_pid_file(text):
+    """postmaster.pid -> PidFile (src/include/utils/pidfile.h, LOCK_FILE_LINE_*).
+
+    Lines: 1 pid (negative: single-user backend), 2 data directory, 3 start
+    epoch, 4 port, 5 first socket directory, 6 first listen address,
+    7 "<shm key> <shm id>" (sprintf "%9lu %9lu"), 8 status (10+). Line 7 is
+    missing while the server is still creating shared memory.
+    """
+    lines = (text or "").splitlines()
+    first = lines[0].strip() if lines else ""
+    if not re.match(r"^-?[0-9]+$", first):
+        raise PidFileError("first line %r is not a process id" % first)
+
+    def line(number):
+        return lines[number - 1].strip() if len(lines) >= number else ""
+
+    def number(value):
+        return int(value) if value.isdigit() else None
+
+    shm_key = shm_id = None
+    fields = line(7).split()
+    if len(fields) == 2 and all(f.isdigit() for f in fields):
+        shm_key, shm_id = int(fields[0]), int(fields[1])
+    return PidFile(
+        pid=abs(int(first)),
+        single_user=first.startswith("-"),
+        data_directory=line(2) or None,
+        start_time=number(line(3)),
+        port=number(line(4)),
+        socket_dir=line(5) or None,
+        listen_addr=line(6) or None,
+        shm_key=shm_key,
+        shm_id=shm_id,
+        status=line(8) or None,
+    )
+
+
+def parse_sysvipc(text):
+    """/proc/sysvipc/shm or /proc/sysvipc/sem -> [dict of int fields], named by the header line.
+
+    shm: key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime rss swap
+    sem: key semid perms nsems uid gid cuid cgid otime ctime
+    (perms is octal in the file; kept as printed, an int of its digits.)
+    """
+    lines = (text or "").splitlines()
+    if not lines:
+        return []
+    names = lines[0].split()
+    rows = []
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) < len(names):
+            continue
+        try:
+            values = [int(f) for f in fields[:len(names)]]
+        except ValueError:
+            continue
+        rows.append(dict(zip(names, values)))
+    return rows
+
+
+def parse_shmem_header(data, version):
+    """The PGShmemHeader at offset 0 of a SysV segment -> dict; None when too short."""
+    fmt, fields = header_layout(version)
+    size = struct.calcsize(fmt)
+    if data is None or len(data) < size:
+        return None
+    header = dict(zip(fields, struct.unpack_from(fmt, data, 0)))
+    header.setdefault("dsm_control", 0)
+    return header
+
+
+def header_is_ours(header, dir_dev, dir_ino):
+    """PGSharedMemoryAttach(): magic, device and inode all equal the data directory's."""
+    return bool(header) and header["magic"] == PG_SHMEM_MAGIC and header["device"] == dir_dev \
+        and header["inode"] == dir_ino
+
+
+DsmControl = namedtuple("DsmControl", ["sane", "reason", "magic", "nitems", "maxitems", "items"])
+DsmItem = namedtuple("DsmItem", ["slot", "handle", "refcnt", "pinned"])
+
+
+def parse_dsm_control(data, version):
+    """A DSM control segment's bytes -> DsmControl.
+
+    sane follows dsm_control_segment_sane() (dsm.c): long enough for the
+    header, magic, maxitems items fit, nitems <= maxitems. Linux POSIX and
+    SysV segments are exactly the size PostgreSQL asked for
+    (dsm_control_bytes_needed(maxitems)), so a different size means the
+    version's item layout does not fit: not sane either, rather than guess.
+    """
+    layout = dsm_layout(version)
+    if layout is None:
+        return DsmControl(False, "PostgreSQL %s has no dynamic shared memory" % getattr(version, "major", version),
+                          None, 0, 0, [])
+    if data is None or len(data) < struct.calcsize("@III"):
+        return DsmControl(False, "too short for a control segment header", None, 0, 0, [])
+    magic, nitems, maxitems = struct.unpack_from("@III", data, 0)
+    if magic != DSM_CONTROL_MAGIC:
+        return DsmControl(False, "magic 0x%08x is not PG_DYNSHMEM_CONTROL_MAGIC" % magic, magic, nitems, maxitems, [])
+    needed = layout.items_offset + layout.item_size * maxitems
+    if needed > len(data):
+        return DsmControl(False, "%d items of %d bytes do not fit in %d bytes" % (maxitems, layout.item_size, len(data)),
+                          magic, nitems, maxitems, [])
+    if nitems > maxitems:
+        return DsmControl(False, "nitems %d > maxitems %d" % (nitems, maxitems), magic, nitems, maxitems, [])
+    if needed != len(data):
+        return DsmControl(False, "size %d is not %d + %d * %d: the item layout of PostgreSQL %s does not fit"
+                          % (len(data), layout.items_offset, layout.item_size, maxitems,
+                             getattr(version, "major", version)), magic, nitems, maxitems, [])
+    items = []
+    for slot in range(nitems):
+        values = struct.unpack_from(layout.item_format, data, layout.items_offset + slot * layout.item_size)
+        pinned = bool(values[-1]) if len(values) > 2 else None
+        items.append(DsmItem(slot, values[0], values[1], pinned))
+    return DsmControl(True, None, magic, nitems, maxitems, items)
+
+
+def dsm_handles_to_destroy(control, version):
+    """Handles dsm_cleanup_using_control_segment() destroys: refcnt != 0 (0 = unused
+    slot; 1 = moribund, 2+ = active, both destroyed), skipping from 14 on the odd
+    handles that live in the main shared memory region (is_main_region_dsm_handle)."""
+    layout = dsm_layout(version)
+    if not control.sane or layout is None:
+        return []
+    handles = []
+    for item in control.items:
+        if item.refcnt == 0:
+            continue
+        if layout.main_region_handles and item.handle & 1:
+            continue
+        handles.append(item.handle)
+    return handles
+
+
+def sysv_dsm_key(handle):
+    """dsm_impl_sysv(): key = (key_t) handle, negated when < 1; 0 (IPC_PRIVATE) is never used."""
+    key = handle - (1 << 32) if handle >= (1 << 31) else handle
+    if key < 1:
+        key = -key
+    return key
+
+
+def posix_dsm_path(handle):
+    return "%s/%s%d" % (POSIX_DSM_DIR, POSIX_DSM_PREFIX, handle)
+
+
+def parse_maps_line(line):
+    """One /proc/<pid>/maps line -> (major, minor, inode, path) or None.
+
+    Fields: address perms offset dev(hex major:minor) inode pathname; a SysV
+    segment shows as "/SYSV<key as %08x> (deleted)" with inode = shmid.
+    """
+    fields = line.split(None, 5)
+    if len(fields) < 6:
+        return None
+    major, sep, minor = fields[3].partition(":")
+    try:
+        dev = (int(major, 16), int(minor, 16)) if sep else (None, None)
+        inode = int(fields[4])
+    except ValueError:
+        return None
+    path = fields[5].strip()
+    if path.endswith(" (deleted)"):
+        path = path[:-len(" (deleted)")]
+    return dev[0], dev[1], inode, path
+
+
+def mappers(maps_by_pid, fds_by_pid=None):
+    """Who uses what: ({(major, minor, inode): {pid}} for /dev/shm files, {shmid: {pid}} for SysV).
+
+    maps_by_pid: {pid: maps text}; fds_by_pid: {pid: [(major, minor, inode)]} of
+    open descriptors that point into /dev/shm.
+    """
+    files, sysv = {}, {}
+    for pid, text in (maps_by_pid or {}).items():
+        for line in (text or "").splitlines():
+            parsed = parse_maps_line(line)
+            if parsed is None:
+                continue
+            major, minor, inode, path = parsed
+            if path.startswith("/SYSV"):
+                sysv.setdefault(inode, set()).add(pid)
+            elif path.startswith(POSIX_DSM_DIR + "/"):
+                files.setdefault((major, minor, inode), set()).add(pid)
+    for pid, ids in (fds_by_pid or {}).items():
+        for ident in ids:
+            files.setdefault(tuple(ident), set()).add(pid)
+    return files, sysv
+
+
+def parse_cmdline_data_dir(argv):
+    """-D DIR, -DDIR or --pgdata=DIR from a postgres command line; None if absent."""
+    for index, arg in enumerate(argv):
+        if arg == "-D" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("-D") and len(arg) > 2:
+            return arg[2:]
+        if arg.startswith("--pgdata="):
+            return arg[len("--pgdata="):]
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The snapshot and the decision
+# ---------------------------------------------------------------------------
+
+Postmaster = namedtuple("Postmaster", ["state", "detail"])
+# state: "dead" (no such process), "reused" (the pid is another program or
+# another data directory's postgres), "running" (a postgres whose cwd or -D is
+# this data directory), "unknown" (a postgres whose directory cannot be read).
+
+Snapshot = namedtuple("Snapshot", [
+    "data_directory",   # as given
+    "version",          # VersionInfo
+    "dir_dev", "dir_ino", "owner_uid",
+    "pid_file",         # PidFile, or None when postmaster.pid is gone
+    "postmaster",       # Postmaster (for the pid in postmaster.pid, else the creatorPID of a stale header)
+    "shm",              # parse_sysvipc(/proc/sysvipc/shm)
+    "sem",              # parse_sysvipc(/proc/sysvipc/sem), each row + "magic_value", "magic_pid" (None: unread)
+    "headers",          # {shmid: bytes} of the SysV segments examined
+    "header_errors",    # {shmid: why its header could not be read}
+    "dsm",              # {control handle: (impl "posix"/"sysv"/None, bytes or None, error or None)}
+    "posix_files",      # [{path, handle, size, uid, major, minor, inode}] of /dev/shm/PostgreSQL.*
+    "file_users",       # {(major, minor, inode): {pid}}
+    "sysv_users",       # {shmid: {pid}}
+    "users",            # {uid: name}
+])
+
+Plan = namedtuple("Plan", ["state", "remove", "unattributed", "msg", "notes"])
+# state: "running" or "in_use" (refuse; msg says why), "removed" (remove is not
+# empty), "nothing_stale" (postmaster.pid is stale, nothing is left) or
+# "clean_stop" (no postmaster.pid and no stale segment of the data directory).
+
+
+def _owner(snapshot, uid):
+    return snapshot.users.get(uid, str(uid))
+
+
+def _pids(pids):
+    return ", ".join(str(p) for p in sorted(pids))
+
+
+def describe(obj):
+    """One line for an IPC object, as the diff and messages show it."""
+    if obj["kind"] == "posix_shm":
+        text = "posix_shm %s (%s, %d bytes, owner %s)" % (
+            obj["path"], obj.get("role", "segment"), obj.get("size") or 0, obj.get("owner"))
+    elif obj["kind"] == "sysv_shm":
+        text = "sysv_shm key %d shmid %d (%s, %d bytes, owner %s)" % (
+            obj["key"], obj["id"], obj.get("role", "segment"), obj.get("size") or 0, obj.get("owner"))
+    else:
+        text = "sysv_sem key %d semid %d (%s, %d semaphores, owner %s)" % (
+            obj["key"], obj["id"], obj.get("role", "set"), obj.get("size") or 0, obj.get("owner"))
+    if obj.get("reason"):
+        text += ": " + obj["reason"]
+    return text
+
+
+def _shm_object(snapshot, row, role):
+    return {"kind": "sysv_shm", "id": row["shmid"], "key": row["key"], "size": row["size"],
+            "owner": _owner(snapshot, row["uid"]), "role": role}
+
+
+def _file_object(snapshot, entry, role):
+    return {"kind": "posix_shm", "path": entry["path"], "handle": entry["handle"], "size": entry["size"],
+            "owner": _owner(snapshot, entry["uid"]), "role": role}
+
+
+def _file_users(snapshot, entry):
+    return snapshot.file_users.get((entry["major"], entry["minor"], entry["inode"]), set())
+
+
+def _unmapped_owned_files(snapshot, seen=()):
+    """/dev/shm/PostgreSQL.* of the data directory's owner that no process maps or holds open."""
+    found = []
+    for entry in snapshot.posix_files:
+        if entry["uid"] == snapshot.owner_uid and not _file_users(snapshot, entry) and entry["path"] not in seen:
+            obj = _file_object(snapshot, entry, "dsm segment?")
+            obj["reason"] = "cannot be attributed to this data directory exactly; left alone"
+            found.append(obj)
+    return found
+
+
+def _dsm_segment(snapshot, impl, handle, role, remove, unattributed, notes):
+    """Queue one DSM segment (POSIX file, or SysV segment with dynamic_shared_memory_type
+    = sysv) if it is safe to remove; otherwise say why not."""
+    if impl == "sysv":
+        key = sysv_dsm_key(handle)
+        rows = [r for r in snapshot.shm if r["key"] == key]
+        if not rows:
+            notes.append("%s %d (SysV key %d) is already gone" % (role, handle, key))
+            return
+        for row in rows:
+            obj = _shm_object(snapshot, row, role)
+            users = snapshot.sysv_users.get(row["shmid"], set())
+            if row["uid"] != snapshot.owner_uid:
+                obj["reason"] = "owned by %s, not by the data directory's owner; left alone" % obj["owner"]
+                unattributed.append(obj)
+            elif row["nattch"] or users:
+                obj["reason"] = "still attached (nattch %d%s); left alone" % (
+                    row["nattch"], ", pids " + _pids(users) if users else "")
+                unattributed.append(obj)
+            else:
+                remove.append(obj)
+        return
+    path = posix_dsm_path(handle)
+    entries = [e for e in snapshot.posix_files if e["path"] == path]
+    if not entries:
+        notes.append("%s %s is already gone" % (role, path))
+        return
+    entry = entries[0]
+    obj = _file_object(snapshot, entry, role)
+    users = _file_users(snapshot, entry)
+    if entry["uid"] != snapshot.owner_uid:
+        obj["reason"] = "owned by %s, not by the data directory's owner; left alone" % obj["owner"]
+        unattributed.append(obj)
+    elif users:
+        obj["reason"] = "mapped or open by pid %s (another cluster?); left alone" % _pids(users)
+        unattributed.append(obj)
+    else:
+        remove.append(obj)
+
+
+def _plan_dsm(snapshot, header, remove, unattributed, notes):
+    """dsm_cleanup_using_control_segment(header->dsm_control), with the extra in-use checks.
+    Returns False when the DSM segments cannot be attributed."""
+    handle = header.get("dsm_control") or 0
+    if not handle:
+        notes.append("the segment header names no dynamic shared memory control segment")
+        return True
+    impl, data, error = snapshot.dsm.get(handle, (None, None, "not examined"))
+    if data is None:
+        notes.append("DSM control segment %d: %s" % (handle, error or "not found"))
+        return False
+    control = parse_dsm_control(data, snapshot.version)
+    if not control.sane:
+        # dsm_cleanup_using_control_segment() detaches and leaves everything.
+        notes.append("DSM control segment %d is not sane (%s); PostgreSQL would leave it and its segments too"
+                     % (handle, control.reason))
+        return False
+    for item_handle in dsm_handles_to_destroy(control, snapshot.version):
+        _dsm_segment(snapshot, impl, item_handle, "dsm segment", remove, unattributed, notes)
+    _dsm_segment(snapshot, impl, handle, "dsm control segment", remove, unattributed, notes)
+    return True
+
+
+def _plan_semaphores(snapshot, pids, remove, unattributed):
+    for row in snapshot.sem:
+        if row.get("uid") != snapshot.owner_uid:
+            continue
+        if row.get("magic_value") != PG_SEMA_MAGIC or row.get("magic_pid") not in pids:
+            continue
+        obj = {"kind": "sysv_sem", "id": row["semid"], "key": row["key"], "size": row["nsems"],
+               "owner": _owner(snapshot, row["uid"]), "role": "semaphore set"}
+        if snapshot.postmaster.state == "dead":
+            remove.append(obj)
+        else:
+            obj["reason"] = ("its creator pid %d is alive as another process; PostgreSQL's own test "
+                             "(kill(pid, 0)) would keep it too; left alone" % row["magic_pid"])
+            unattributed.append(obj)
+
+
+def _segments(snapshot, notes):
+    """The SysV rows to examine: the one postmaster.pid names, or without it the
+    owner's unattached segments gather() read a header of."""
+    pid_file = snapshot.pid_file
+    if pid_file is None:
+        return [r for r in snapshot.shm if r["shmid"] in snapshot.headers or r["shmid"] in snapshot.header_errors]
+    if pid_file.shm_id is None:
+        notes.append("postmaster.pid has no shared memory key line (the server died before creating it)")
+        return []
+    rows = [r for r in snapshot.shm if r["shmid"] == pid_file.shm_id]
+    if not rows:
+        notes.append("SysV segment shmid %d (key %d) is already gone" % (pid_file.shm_id, pid_file.shm_key))
+    return rows
+
+
+def plan(snapshot):
+    """Decide from a Snapshot; pure. See the module docstring for the rules mirrored."""
+    pid_file = snapshot.pid_file
+    remove, unattributed, notes = [], [], []
+
+    if snapshot.postmaster.state in ("running", "unknown"):
+        msg = ("PostgreSQL is running in %s: %s; refusing to touch its IPC"
+               % (snapshot.data_directory, snapshot.postmaster.detail))
+        return Plan("running", [], [], msg, notes)
+
+    ours = []
+    for row in _segments(snapshot, notes):
+        users = snapshot.sysv_users.get(row["shmid"], set())
+        parsed = parse_shmem_header(snapshot.headers.get(row["shmid"]), snapshot.version)
+        if parsed is None:
+            error = snapshot.header_errors.get(row["shmid"], "too short")
+            if pid_file is None:
+                notes.append("SysV shmid %d of the owner: header cannot be read (%s); left alone" % (row["shmid"], error))
+            elif row["nattch"]:
+                msg = ("SysV segment key %d shmid %d named in %s/postmaster.pid has %d attached process(es)%s "
+                       "and its header cannot be read (%s); refusing"
+                       % (row["key"], row["shmid"], snapshot.data_directory, row["nattch"],
+                          " (pids %s)" % _pids(users) if users else "", error))
+                return Plan("in_use", [], [], msg, notes)
+            else:
+                obj = _shm_object(snapshot, row, "interlock segment?")
+                obj["reason"] = "header cannot be read (%s); left alone" % error
+                unattributed.append(obj)
+        elif not header_is_ours(parsed, snapshot.dir_dev, snapshot.dir_ino):
+            if pid_file is not None:
+                notes.append("SysV shmid %d now belongs to something else (magic %d, device %d, inode %d; "
+                             "the data directory is device %d, inode %d); left alone"
+                             % (row["shmid"], parsed["magic"], parsed["device"], parsed["inode"],
+                                snapshot.dir_dev, snapshot.dir_ino))
+        elif row["nattch"]:
+            pid = pid_file.pid if pid_file else parsed["creator_pid"]
+            msg = ("pre-existing shared memory block (key %d, ID %d) of %s is still in use: nattch %d%s. "
+                   "Server processes of the dead postmaster (pid %d) survive; wait for them to exit or "
+                   "terminate them, then run again"
+                   % (row["key"], row["shmid"], snapshot.data_directory, row["nattch"],
+                      " (pids %s)" % _pids(users) if users else "", pid))
+            return Plan("in_use", [], [], msg, notes)
+        else:
+            ours.append((row, parsed))
+
+    if pid_file is None and not ours:
+        msg = "%s: no postmaster.pid and no stale segment of it; the last stop was clean, nothing to do" % (
+            snapshot.data_directory)
+        return Plan("clean_stop", [], [], msg, notes)
+
+    attributed = bool(ours)
+    for row, header in ours:
+        attributed = _plan_dsm(snapshot, header, remove, unattributed, notes) and attributed
+    # PostgreSQL destroys the DSM segments before the SysV segment (PGSharedMemoryCreate).
+    for row, header in ours:
+        role = "interlock segment" if row["size"] <= header_size(snapshot.version) else "main shared memory segment"
+        remove.append(_shm_object(snapshot, row, role))
+    if not attributed:
+        unattributed.extend(_unmapped_owned_files(snapshot, seen=set(o.get("path") for o in remove + unattributed)))
+
+    pids = set([pid_file.pid]) if pid_file else set(h["creator_pid"] for r, h in ours)
+    _plan_semaphores(snapshot, pids, remove, unattributed)
+
+    if pid_file is None:
+        notes.append("postmaster.pid is gone although the IPC of postmaster pid %s was left (Debian's "
+                     "pg_ctlcluster removes a stale postmaster.pid when systemd runs ExecStop after a crash)"
+                     % _pids(pids))
+    where = "%s (dead postmaster pid %s)" % (snapshot.data_directory, _pids(pids))
+    if remove:
+        return Plan("removed", remove, unattributed, "%d stale IPC object(s) of %s" % (len(remove), where), notes)
+    msg = "postmaster.pid is stale (pid %d: %s) but no IPC object of %s is left" % (
+        pid_file.pid, snapshot.postmaster.detail, snapshot.data_directory)
+    return Plan("nothing_stale", [], unattributed, msg, notes)
+
+
+def diff_text(objects):
+    return "".join(describe(o) + "\n" for o in objects)
+
+
+# ---------------------------------------------------------------------------
+# The OS layer (Linux)
+# ---------------------------------------------------------------------------
+
+class LinuxIpc:
+    """SysV and POSIX shared memory calls through libc; every method raises IpcError."""
+
+    def __init__(self):
+        self._libc = None
+
+    @property
+    def libc(self):
+        if self._libc is None:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.shmat.restype = ctypes.c_void_p
+            libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+            libc.shmdt.argtypes = [ctypes.c_void_p]
+            libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+            self._libc = libc
+        return self._libc
+
+    def _fail(self, what):
+        err = ctypes.get_errno()
+        return IpcError("%s: %s" % (what, os.strerror(err)), err)
+
+    def shm_read(self, shmid, size):
+        """Attach read-only, copy size bytes from offset 0, detach."""
+        addr = self.libc.shmat(shmid, None, SHM_RDONLY)
+        if addr is None or addr == ctypes.c_void_p(-1).value:
+            raise self._fail("shmat(%d, SHM_RDONLY)" % shmid)
+        try:
+            return ctypes.string_at(addr, size)
+        finally:
+            self.libc.shmdt(ctypes.c_void_p(addr))
+
+    def shm_remove(self, shmid):
+        if self.libc.shmctl(shmid, IPC_RMID, None) < 0:
+            raise self._fail("shmctl(%d, IPC_RMID)" % shmid)
+
+    def sem_value_and_pid(self, semid, semnum):
+        """(semval, sempid) of one semaphore: semctl GETVAL and GETPID."""
+        value = self.libc.semctl(semid, semnum, SEM_GETVAL)
+        if value < 0:
+            raise self._fail("semctl(%d, %d, GETVAL)" % (semid, semnum))
+        pid = self.libc.semctl(semid, semnum, SEM_GETPID)
+        if pid < 0:
+            raise self._fail("semctl(%d, %d, GETPID)" % (semid, semnum))
+        return value, pid
+
+    def sem_remove(self, semid):
+        if self.libc.semctl(semid, 0, IPC_RMID) < 0:
+            raise self._fail("semctl(%d, 0, IPC_RMID)" % semid)
+
+    def unlink(self, path):
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            raise IpcError("unlink(%s): %s" % (path, exc.strerror), exc.errno)
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def check_postmaster(files, pid, data_directory):
+    """Postmaster for a pid from postmaster.pid: running only if the process is a
+    postgres whose working directory (ChangeToDataDir) or -D is this data directory,
+    so that a reused pid never counts."""
+    proc = "/proc/%d" % pid
+    if pid <= 0 or not files.isdir(proc):
+        return Postmaster("dead", "no process %d" % pid)
+    comm = (files.read(proc + "/comm") or "").strip()
+    exe = files.readlink(proc + "/exe") or ""
+    exe_name = os.path.basename(exe[:-len(" (deleted)")] if exe.endswith(" (deleted)") else exe)
+    if comm not in POSTMASTER_NAMES and exe_name not in POSTMASTER_NAMES:
+        return Postmaster("reused", "pid %d is now %r, not PostgreSQL" % (pid, comm or exe or "?"))
+    wanted = files.realpath(data_directory)
+    cwd = files.readlink(proc + "/cwd")
+    if cwd is not None:
+        if files.realpath(cwd) == wanted:
+            return Postmaster("running", "postmaster pid %d (%s) works in %s" % (pid, comm, data_directory))
+        return Postmaster("reused", "pid %d is a postgres process of another data directory (%s)" % (pid, cwd))
+    argv = [a for a in (files.read(proc + "/cmdline") or "").split("\0") if a]
+    given = parse_cmdline_data_dir(argv)
+    if given is not None:
+        if files.realpath(given) == wanted:
+            return Postmaster("running", "postmaster pid %d (%s -D %s)" % (pid, comm, given))
+        return Postmaster("reused", "pid %d is a postgres process of another data directory (-D %s)" % (pid, given))
+    return Postmaster("unknown", "pid %d is a postgres process whose data directory cannot be read "
+                                 "(run the module as root)" % pid)
+
+
+def _proc_pids(files):
+    return [int(name) for name in files.listdir("/proc") if name.isdigit()]
+
+
+def _scan_users(files, pids):
+    """/proc/<pid>/maps and /proc/<pid>/fd of every process, for /dev/shm and SysV users."""
+    maps, fds = {}, {}
+    for pid in pids:
+        text = files.read("/proc/%d/maps" % pid)
+        if text:
+            maps[pid] = text
+        fd_dir = "/proc/%d/fd" % pid
+        for name in files.listdir(fd_dir):
+            # "/dev/shm/PostgreSQL.<handle>"; the (device, inode) of the target decides
+            target = files.readlink("%s/%s" % (fd_dir, name)) or ""
+            if not os.path.basename(target).startswith(POSIX_DSM_PREFIX):
+                continue
+            st = files.stat("%s/%s" % (fd_dir, name))
+            if st is not None:
+                fds.setdefault(pid, []).append((os.major(st.st_dev), os.minor(st.st_dev), st.st_ino))
+    return mappers(maps, fds)
+
+
+def _posix_files(files):
+    found = []
+    for name in files.listdir(POSIX_DSM_DIR):
+        if not name.startswith(POSIX_DSM_PREFIX) or not name[len(POSIX_DSM_PREFIX):].isdigit():
+            continue
+        path = "%s/%s" % (POSIX_DSM_DIR, name)
+        st = files.stat(path)
+        if st is None:
+            continue
+        found.append({"path": path, "handle": int(name[len(POSIX_DSM_PREFIX):]), "size": st.st_size,
+                      "uid": st.st_uid, "major": os.major(st.st_dev), "minor": os.minor(st.st_dev),
+                      "inode": st.st_ino})
+    return found
+
+
+def _read_dsm_control(files, ipc, handle, posix_files, shm):
+    """(impl, bytes, error) of the control segment a header names: a POSIX file
+    /dev/shm/PostgreSQL.<handle>, else a SysV segment keyed by the handle."""
+    path = posix_dsm_path(handle)
+    if any(e["path"] == path for e in posix_files):
+        data = files.read_bytes(path)
+        return "posix", data, None if data is not None else "%s cannot be read" % path
+    key = sysv_dsm_key(handle)
+    rows = [r for r in shm if r["key"] == key]
+    if rows:
+        try:
+            return "sysv", ipc.shm_read(rows[0]["shmid"], rows[0]["size"]), None
+        except IpcError as exc:
+            return "sysv", None, str(exc)
+    return None, None, "neither %s nor a SysV segment with key %d exists" % (path, key)
+
+
+def gather(data_directory, version, pid_file, files=None, ipc=None, dir_stat=None):
+    """Read everything plan() needs.
+
+    pid_file is the parsed postmaster.pid, or None when there is none: then only
+    /proc/sysvipc/shm is read and the headers of the owner's unattached segments
+    looked at (a clean stop leaves none, so this stays cheap); the rest is read
+    only when one of them is this data directory's.
+    """
+    files = files or HostFiles()
+    ipc = ipc or LinuxIpc()
+    st = dir_stat or files.stat(data_directory)
+    shm = parse_sysvipc(files.read("/proc/sysvipc/shm", ""))
+    users = {st.st_uid: _user_name(st.st_uid)}
+    snapshot = Snapshot(data_directory=data_directory, version=version, dir_dev=st.st_dev, dir_ino=st.st_ino,
+                        owner_uid=st.st_uid, pid_file=pid_file, postmaster=Postmaster("dead", "no postmaster.pid"),
+                        shm=shm, sem=[], headers={}, header_errors={}, dsm={}, posix_files=[], file_users={},
+                        sysv_users={}, users=users)
+
+    def read_header(row):
+        try:
+            snapshot.headers[row["shmid"]] = ipc.shm_read(row["shmid"], header_size(version))
+        except IpcError as exc:
+            snapshot.header_errors[row["shmid"]] = str(exc)
+
+    if pid_file is not None:
+        snapshot = snapshot._replace(postmaster=check_postmaster(files, pid_file.pid, data_directory))
+        if snapshot.postmaster.state in ("running", "unknown"):
+            return snapshot
+        for row in shm:
+            if row["shmid"] == pid_file.shm_id:
+                read_header(row)
+    else:
+        creators = []
+        for row in shm:
+            if row["uid"] != st.st_uid or row["nattch"]:
+                continue
+            read_header(row)
+            header = parse_shmem_header(snapshot.headers.get(row["shmid"]), version)
+            if header_is_ours(header, st.st_dev, st.st_ino):
+                creators.append(header["creator_pid"])
+            else:
+                snapshot.headers.pop(row["shmid"], None)
+                snapshot.header_errors.pop(row["shmid"], None)
+        if not creators:
+            return snapshot
+        snapshot = snapshot._replace(postmaster=check_postmaster(files, creators[0], data_directory))
+        if snapshot.postmaster.state in ("running", "unknown"):
+            return snapshot
+
+    sem = parse_sysvipc(files.read("/proc/sysvipc/sem", ""))
+    for row in sem:
+        row["magic_value"] = row["magic_pid"] = None
+        if row.get("uid") != st.st_uid or not row.get("nsems"):
+            continue
+        try:
+            row["magic_value"], row["magic_pid"] = ipc.sem_value_and_pid(row["semid"], row["nsems"] - 1)
+        except IpcError:
+            pass
+    posix_files = _posix_files(files)
+    file_users, sysv_users = _scan_users(files, _proc_pids(files))
+    for uid in [r["uid"] for r in shm + sem] + [e["uid"] for e in posix_files]:
+        if uid not in users:
+            users[uid] = _user_name(uid)
+
+    dsm = {}
+    for data in snapshot.headers.values():
+        header = parse_shmem_header(data, version)
+        if header_is_ours(header, st.st_dev, st.st_ino) and header.get("dsm_control"):
+            dsm[header["dsm_control"]] = _read_dsm_control(files, ipc, header["dsm_control"], posix_files, shm)
+    return snapshot._replace(sem=sem, dsm=dsm, posix_files=posix_files, file_users=file_users,
+                             sysv_users=sysv_users)
+
+
+def execute(objects, ipc):
+    """Remove objects in order. -> (removed, gone, errors): objects already gone
+    (ENOENT/EINVAL/EIDRM) are not errors."""
+    removed, gone, errors = [], [], []
+    for obj in objects:
+        try:
+            if obj["kind"] == "posix_shm":
+                ipc.unlink(obj["path"])
+            elif obj["kind"] == "sysv_shm":
+                ipc.shm_remove(obj["id"])
+            else:
+                ipc.sem_remove(obj["id"])
+        except IpcError as exc:
+            if exc.errno in (errno.ENOENT, errno.EINVAL, errno.EIDRM):
+                gone.append(obj)
+            else:
+                errors.append("%s: %s" % (describe(obj), exc))
+            continue
+        removed.append(obj)
+    return removed, gone, errors
