@@ -160,7 +160,8 @@ clusters:
       description:
         - C(pending) - the running postmaster lacks what the drop-ins give (see RV(clusters[].reasons));
           C(not needed); C(not running) - nothing runs, the next start gets it;
-          C(crashed) - C(postmaster.pid) is left but no postmaster runs (an unclean stop).
+          C(crashed) - no postmaster runs and C(postmaster.pid) is left, or the unit failed because its main
+          process was killed (Debian's C(ExecStop) deletes the stale pid file); C(no unit) - skipped.
       type: str
     reasons:
       description: Why the restart is pending, or why the cluster crashed.
@@ -210,7 +211,9 @@ from ansible_collections.pghost.hardening.plugins.module_utils.file_write import
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
 
-SHOW_UNIT = ("Id", "LoadState", "FragmentPath", "DropInPaths")
+SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "FragmentPath", "DropInPaths")
+# How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT).
+CRASH_RESULTS = ("signal", "core-dump")
 SHOW_MANAGER = tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
 
 
@@ -262,15 +265,23 @@ def live_state(files, pid):
     }
 
 
-def crashed_reason(files, cluster):
-    """Why a not-running cluster looks crashed: its postmaster.pid outlived the postmaster."""
+def crashed_reason(files, cluster, unit_info):
+    """Why a not-running cluster looks crashed, or None.
+
+    Its postmaster.pid outlived the postmaster, or - Debian's ExecStop
+    (pg_ctlcluster) deletes a stale pid file - its unit failed because the
+    main process was killed. A unit that failed to start (Result=exit-code)
+    is not a crash and is not restarted by the role.
+    """
     text = files.read("%s/postmaster.pid" % cluster.get("data_directory"), None)
-    if text is None:
-        return None
-    first = text.splitlines()[0].strip() if text.strip() else ""
-    if first.isdigit() and files.pid_alive(int(first)):
-        return None
-    return "postmaster.pid is left by PID %s, which no longer runs: the last stop was unclean" % (first or "?")
+    if text is not None:
+        first = text.splitlines()[0].strip() if text.strip() else ""
+        if not (first.isdigit() and files.pid_alive(int(first))):
+            return "postmaster.pid is left by PID %s, which no longer runs: the last stop was unclean" % (first or "?")
+    if unit_info.get("ActiveState") == "failed" and unit_info.get("Result") in CRASH_RESULTS:
+        return "unit %s failed with Result=%s: the postmaster was killed, not stopped" % (
+            cluster.get("unit"), unit_info.get("Result"))
+    return None
 
 
 def server_users(files, clusters):
@@ -414,7 +425,7 @@ def main():
             result["restart"] = "pending" if result["reasons"] else "not needed"
             result["live"] = live
         else:
-            why = crashed_reason(files, cluster)
+            why = crashed_reason(files, cluster, info)
             result["restart"] = "crashed" if why else "not running"
             result["reasons"] = [why] if why else []
         lines.append("%s (%s): %s; restart %s%s" % (

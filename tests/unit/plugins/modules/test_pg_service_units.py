@@ -60,13 +60,13 @@ def host(tmp_path, monkeypatch):
         put(tmp_path, "/proc/%d/stat" % child, "%d (postgres) S %d %d\n" % (child, PID, PID))
         put(tmp_path, "/proc/%d/oom_score_adj" % child, "0\n")
 
-    calls = {"run": [], "warned": []}
+    calls = {"run": [], "warned": [], "state": "ActiveState=active\nResult=success\n"}
 
     def run_command(self, argv, **kwargs):
         calls["run"].append(list(argv))
         if argv[1:3] == ["show", "-p"] and len(argv) > 4:
-            return 0, ("Id=%s\nLoadState=loaded\nFragmentPath=/lib/systemd/system/postgresql@.service\n"
-                       "DropInPaths=%s\n" % (UNIT, " ".join(sorted(
+            return 0, ("Id=%s\nLoadState=loaded\n%sFragmentPath=/lib/systemd/system/postgresql@.service\n"
+                       "DropInPaths=%s\n" % (UNIT, calls["state"], " ".join(sorted(
                            "%s/%s" % (DROPIN_DIR, n) for n in os.listdir(os.path.join(str(tmp_path), DROPIN_DIR.lstrip("/")))
                        )) if exists(tmp_path, DROPIN_DIR) else "")), ""
         if argv[1:3] == ["show", "-p"]:
@@ -192,6 +192,18 @@ def test_crashed_cluster_is_reported(host, monkeypatch, capsys):
     cluster = result["clusters"][0]
     assert cluster["restart"] == "crashed"
     assert "PID 999999" in cluster["reasons"][0]
+
+
+@pytest.mark.parametrize("result, restart", [("signal", "crashed"), ("core-dump", "crashed"),
+                                             ("exit-code", "not running")])
+def test_failed_unit_without_pid_file(host, monkeypatch, capsys, result, restart):
+    root, calls = host
+    calls["state"] = "ActiveState=failed\nResult=%s\n" % result
+    stopped = dict(CLUSTER, running=False, pid=None)
+    code, out = run_module(args(clusters=[stopped]), monkeypatch, capsys)
+    assert out["clusters"][0]["restart"] == restart
+    if restart == "crashed":
+        assert "Result=%s" % result in out["clusters"][0]["reasons"][0]
 
 
 def test_cluster_without_unit_is_skipped_with_a_warning(host, monkeypatch, capsys):
