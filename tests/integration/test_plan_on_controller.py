@@ -31,15 +31,7 @@ CLUSTER_96 = {
 }
 
 
-def run_module(args):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-    )
+def run_module(args, env):
     proc = subprocess.run(
         ["ansible", "localhost", "-c", "local", "-m", "pghost.hardening.pg_kernel_params", "-a", json.dumps(args)],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
@@ -60,8 +52,8 @@ CURRENT = {
 }
 
 
-def test_plans_the_issue_example_without_a_target():
-    result = run_module({"platform": "linux", "host": HOST, "clusters": [CLUSTER_96], "current": CURRENT})
+def test_plans_the_issue_example_without_a_target(ansible_env):
+    result = run_module({"platform": "linux", "host": HOST, "clusters": [CLUSTER_96], "current": CURRENT}, ansible_env)
     assert not result.get("failed"), result
     required = result["required"]
     # 9.6 uses SysV semaphores: ceil((100 + 3 + 8 + 5) / 16) = 8 sets of 17 (facts §2)
@@ -83,8 +75,8 @@ def test_plans_the_issue_example_without_a_target():
     assert len(result["reasons"]) >= 6
 
 
-def test_without_current_values_limits_are_reported_not_proposed():
-    result = run_module({"platform": "linux", "host": HOST, "clusters": [CLUSTER_96]})
+def test_without_current_values_limits_are_reported_not_proposed(ansible_env):
+    result = run_module({"platform": "linux", "host": HOST, "clusters": [CLUSTER_96]}, ansible_env)
     assert result["required"]["semmni"] == 8
     assert "kernel.sem" not in result["proposed"]
     assert any(w.startswith("kernel.sem: current value unknown") for w in result["warnings"])
@@ -101,18 +93,18 @@ def test_without_current_values_limits_are_reported_not_proposed():
         ({"platform": "windows"}, ["platform", "windows", "linux"]),
     ],
 )
-def test_bad_input_fails_naming_field_value_and_what_is_accepted(args, words):
+def test_bad_input_fails_naming_field_value_and_what_is_accepted(args, words, ansible_env):
     merged = {"platform": "linux", "host": HOST, "clusters": [CLUSTER_96]}
     merged.update(args)
-    result = run_module(merged)
+    result = run_module(merged, ansible_env)
     assert result.get("failed"), result
     for word in words:
         assert word in result["msg"], (word, result["msg"])
 
 
-def test_guard_refuses_a_ratio_below_committed_as_and_proposes_nothing():
+def test_guard_refuses_a_ratio_below_committed_as_and_proposes_nothing(ansible_env):
     host = dict(HOST, committed_as_kb=15000000)
-    result = run_module({"platform": "linux", "host": host, "clusters": [CLUSTER_96], "overcommit_ratio": "50"})
+    result = run_module({"platform": "linux", "host": host, "clusters": [CLUSTER_96], "overcommit_ratio": "50"}, ansible_env)
     assert result.get("failed")
     assert "CommitLimit" in result["msg"] and "15000000" in result["msg"] and "10%" in result["msg"]
     assert "proposed" not in result

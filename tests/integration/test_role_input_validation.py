@@ -7,16 +7,12 @@ assert - names the variable and the value, and that no other task ran.
 """
 
 import json
-import os
 import subprocess
 import textwrap
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def run_role(tmp_path, role, extra_vars):
+def run_role(tmp_path, role, extra_vars, env):
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\
         - hosts: localhost
@@ -24,14 +20,6 @@ def run_role(tmp_path, role, extra_vars):
           roles:
             - role: pghost.hardening.%s
         """ % role))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-    )
     proc = subprocess.run(
         ["ansible-playbook", "-c", "local", "--check", str(playbook), "-e", json.dumps(extra_vars)],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120, check=False,
@@ -56,8 +44,8 @@ def failure(tasks):
     ("pg_service", {"pg_service_oom": "maybe"}, ["pg_service_oom", "maybe"]),
     ("pg_limits", {"pg_limits_nofile": "lots"}, ["pg_limits_nofile", "lots"]),
 ])
-def test_argument_spec_refuses(tmp_path, role, extra, words):
-    rc, tasks = run_role(tmp_path, role, extra)
+def test_argument_spec_refuses(tmp_path, ansible_env, role, extra, words):
+    rc, tasks = run_role(tmp_path, role, extra, ansible_env)
     assert rc != 0
     name, msg = failure(tasks)
     assert "Validating arguments" in name
@@ -73,8 +61,8 @@ def test_argument_spec_refuses(tmp_path, role, extra, words):
     ("pg_limits", {"pg_limits_nofile": -1}, ["pg_limits_nofile", "-1"]),
     ("pg_limits", {"pg_limits_memlock": "lots"}, ["pg_limits_memlock", "lots"]),
 ])
-def test_first_assert_refuses_before_anything_is_read(tmp_path, role, extra, words):
-    rc, tasks = run_role(tmp_path, role, extra)
+def test_first_assert_refuses_before_anything_is_read(tmp_path, ansible_env, role, extra, words):
+    rc, tasks = run_role(tmp_path, role, extra, ansible_env)
     assert rc != 0
     name, msg = failure(tasks)
     assert "Validating arguments" in ran(tasks)[0]

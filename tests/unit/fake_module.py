@@ -27,3 +27,18 @@ class FakeModule:
 
     def fail_json(self, **kwargs):
         raise Failed(kwargs["msg"])
+
+
+def run_main(main, args, monkeypatch, capsys):
+    """Run a module's main() as Ansible does (arguments in basic._ANSIBLE_ARGS,
+    the JSON result on stdout, SystemExit): -> (exit code, result)."""
+    import json
+
+    import pytest
+    from ansible.module_utils import basic
+
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)

@@ -9,12 +9,11 @@ answered as Debian 12's systemd 252 prints them.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
 import pytest
-from fake_module import FakeModule
+from fake_module import FakeModule, run_main
 
 from ansible.module_utils import basic
 
@@ -113,11 +112,7 @@ def host(tmp_path, monkeypatch):
 
 
 def run_module(args, monkeypatch, capsys):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exit_info:
-        pg_pam_limits.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(pg_pam_limits.main, args, monkeypatch, capsys)
 
 
 def args_for(host, **extra):

@@ -7,12 +7,10 @@ output. Live behaviour is proven by the Molecule scenario `service`.
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
-
-from ansible.module_utils import basic
+from fake_module import run_main
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
 from ansible_collections.pghost.hardening.plugins.modules import pg_service_units
@@ -89,11 +87,7 @@ def host(tmp_path, monkeypatch):
 
 
 def run_module(args, monkeypatch, capsys):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exit_info:
-        pg_service_units.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(pg_service_units.main, args, monkeypatch, capsys)
 
 
 def args(**extra):

@@ -11,12 +11,11 @@ tests/unit/fixtures/freebsd; the FreeBSD files from tests/unit/fixtures/freebsd-
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
 import pytest
-from fake_module import Failed
+from fake_module import Failed, run_main
 from fake_module import FakeModule as BaseFakeModule
 
 from ansible.module_utils import basic
@@ -212,11 +211,7 @@ def host(monkeypatch):
 
 
 def run_module(args, monkeypatch, capsys):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exit_info:
-        pg_sysctl.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(pg_sysctl.main, args, monkeypatch, capsys)
 
 
 SEM_WHY = "SysV semaphores for the clusters: 8 sets of 17 (facts §2)"
