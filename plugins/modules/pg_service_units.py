@@ -211,9 +211,14 @@ from ansible_collections.pghost.hardening.plugins.module_utils.file_write import
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
 
-SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "FragmentPath", "DropInPaths")
-# How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT).
+SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
+             "DropInPaths")
+# How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT) ...
 CRASH_RESULTS = ("signal", "core-dump")
+# ... and how systemd records it when an ExecStop= that fails afterwards sets
+# Result=exit-code (Debian's pg_ctlcluster stop exits 2 for a dead cluster):
+# the main process's si_code, CLD_KILLED = 2, CLD_DUMPED = 3 (waitid(2)).
+KILLED_CODES = ("2", "3")
 SHOW_MANAGER = tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
 
 
@@ -270,17 +275,19 @@ def crashed_reason(files, cluster, unit_info):
 
     Its postmaster.pid outlived the postmaster, or - Debian's ExecStop
     (pg_ctlcluster) deletes a stale pid file - its unit failed because the
-    main process was killed. A unit that failed to start (Result=exit-code)
-    is not a crash and is not restarted by the role.
+    main process was killed by a signal. A unit whose server failed to start
+    or exited with an error is not a crash and is not restarted by the role.
     """
     text = files.read("%s/postmaster.pid" % cluster.get("data_directory"), None)
     if text is not None:
         first = text.splitlines()[0].strip() if text.strip() else ""
         if not (first.isdigit() and files.pid_alive(int(first))):
             return "postmaster.pid is left by PID %s, which no longer runs: the last stop was unclean" % (first or "?")
-    if unit_info.get("ActiveState") == "failed" and unit_info.get("Result") in CRASH_RESULTS:
-        return "unit %s failed with Result=%s: the postmaster was killed, not stopped" % (
-            cluster.get("unit"), unit_info.get("Result"))
+    if unit_info.get("ActiveState") != "failed":
+        return None
+    if unit_info.get("Result") in CRASH_RESULTS or unit_info.get("ExecMainCode") in KILLED_CODES:
+        return "unit %s failed (Result=%s, main process killed by signal %s): the postmaster was killed, not stopped" % (
+            cluster.get("unit"), unit_info.get("Result"), unit_info.get("ExecMainStatus") or "?")
     return None
 
 

@@ -188,11 +188,16 @@ def test_crashed_cluster_is_reported(host, monkeypatch, capsys):
     assert "PID 999999" in cluster["reasons"][0]
 
 
-@pytest.mark.parametrize("result, restart", [("signal", "crashed"), ("core-dump", "crashed"),
-                                             ("exit-code", "not running")])
-def test_failed_unit_without_pid_file(host, monkeypatch, capsys, result, restart):
+@pytest.mark.parametrize("result, main_code, restart", [
+    ("signal", "2", "crashed"),
+    ("core-dump", "3", "crashed"),
+    # Debian after kill -9 (recorded): ExecStop's pg_ctlcluster exits 2, main process CLD_KILLED by 9
+    ("exit-code", "2", "crashed"),
+    ("exit-code", "1", "not running"),  # the server exited with an error: not a crash
+])
+def test_failed_unit_without_pid_file(host, monkeypatch, capsys, result, main_code, restart):
     root, calls = host
-    calls["state"] = "ActiveState=failed\nResult=%s\n" % result
+    calls["state"] = "ActiveState=failed\nResult=%s\nExecMainCode=%s\nExecMainStatus=9\n" % (result, main_code)
     stopped = dict(CLUSTER, running=False, pid=None)
     code, out = run_module(args(clusters=[stopped]), monkeypatch, capsys)
     assert out["clusters"][0]["restart"] == restart
