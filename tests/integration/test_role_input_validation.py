@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+
 def run_role(tmp_path, role, extra_vars, env):
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\

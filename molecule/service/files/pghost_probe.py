@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Print the live state of every PostgreSQL cluster on this host as JSON.
 
 Read-only: pg_lsclusters, `systemctl show`, /proc and (with --etc) a hash
@@ -38,7 +37,7 @@ def show(unit, properties):
     values = {}
     out = run("systemctl", "show", unit, *("--property=%s" % name for name in properties))
     for line in out.splitlines():
-        key, _, value = line.partition("=")
+        key, dummy, value = line.partition("=")
         values[key] = value
     return values
 

@@ -139,7 +139,7 @@ def test_pg_oom_adjust_variables_are_given_where_the_start_path_reads_them(clust
             # cluster's `environment` file, so the variables must be there.
             settings = dict(
                 (k.strip(), v.strip().strip("'"))
-                for k, _, v in (line.partition("=") for line in cluster["environment_file"].splitlines())
+                for k, dummy, v in (line.partition("=") for line in cluster["environment_file"].splitlines())
                 if not k.strip().startswith("#") and v
             )
             assert "%s=%s" % ("PG_OOM_ADJUST_FILE", settings.get("PG_OOM_ADJUST_FILE")) == OOM_FILE
@@ -149,7 +149,7 @@ def test_pg_oom_adjust_variables_are_given_where_the_start_path_reads_them(clust
 def test_systemd_reports_limits_never_below_what_the_unit_had(clusters, role_vars, before):
     for cluster in clusters:
         props, old = cluster["show"], before[cluster["unit"]]["show"]
-        for key, (_, var) in LIMITS.items():
+        for key, (dummy, var) in LIMITS.items():
             soft, hard = number(props["Limit%sSoft" % key]), number(props["Limit" + key])
             was_soft, was_hard = number(old["Limit%sSoft" % key]), number(old["Limit" + key])
             assert soft >= was_soft and hard >= was_hard, "%s Limit%s lowered: %s:%s -> %s:%s" % (
@@ -206,7 +206,7 @@ def test_limits_reach_the_postmaster_up_to_the_sandbox_cap(state, clusters):
     cap = state["pid1_limits"]
     for cluster in clusters:
         got, props = cluster["postmaster"]["limits"], cluster["show"]
-        for key, (row, _) in LIMITS.items():
+        for key, (row, dummy) in LIMITS.items():
             unit = (number(props["Limit%sSoft" % key]), number(props["Limit" + key]))
             cap_hard = number(cap[row][1])
             expected = (min(unit[0], cap_hard), min(unit[1], cap_hard))
@@ -260,7 +260,7 @@ def test_restarts_are_one_cluster_at_a_time(state, clusters, evidence):
             windows.setdefault(event["unit"], [event["time"], None])[1] = event["time"]
     assert set(windows) == {c["unit"] for c in clusters}, windows
     ordered = sorted(windows.values())
-    for (_, first_up), (next_down, _) in zip(ordered, ordered[1:]):
+    for (dummy, first_up), (next_down, dummy2) in zip(ordered, ordered[1:]):
         assert first_up is not None and first_up <= next_down, "restarts overlap: %s" % windows
 
 

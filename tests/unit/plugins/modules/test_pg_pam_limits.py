@@ -15,8 +15,6 @@ import stat
 import pytest
 from fake_module import FakeModule, run_main
 
-from ansible.module_utils import basic
-
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import HEADER, Account
 from ansible_collections.pghost.hardening.plugins.modules import pg_pam_limits
 

@@ -18,8 +18,6 @@ import pytest
 from fake_module import Failed, run_main
 from fake_module import FakeModule as BaseFakeModule
 
-from ansible.module_utils import basic
-
 from ansible_collections.pghost.hardening.plugins.modules import pg_sysctl
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
