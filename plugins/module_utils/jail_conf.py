@@ -389,7 +389,12 @@ def effective_params(conf, name):
     return merged
 
 
-def _resolve(value, variables, lookup, depth=0):
+def resolve_variables(value, variables, lookup, depth=0):
+    """`value` with its $name / ${name} references (`variables`) replaced.
+
+    lookup maps a name to the Param that defines it, or to a plain string
+    for values jail(8) supplies itself (such as the jail's $name).
+    """
     if depth > 10:
         raise JailConfError("variable loop while resolving %r" % value)
     for var in variables:
@@ -398,7 +403,11 @@ def _resolve(value, variables, lookup, depth=0):
                 found = lookup.get(var)
                 if found is None:
                     raise JailConfError("variable %r is not defined" % var)
-                value = value.replace(written, _resolve(found.value or "", found_vars(found), lookup, depth + 1))
+                if isinstance(found, str):
+                    replacement = found
+                else:
+                    replacement = resolve_variables(found.value or "", found_vars(found), lookup, depth + 1)
+                value = value.replace(written, replacement)
     return value
 
 
@@ -441,7 +450,7 @@ def effective_ipc(conf, name):
         if p is None:
             result[key] = "inherit" if legacy is not None and _bool(legacy) else DEFAULT_IPC
             continue
-        value = _resolve(p.value or "", found_vars(p), lookup).strip().lower()
+        value = resolve_variables(p.value or "", found_vars(p), lookup).strip().lower()
         if value not in IPC_VALUES:
             raise JailConfError(
                 "jail %r: %s = %r is not one of %s" % (name, key, p.value, ", ".join(IPC_VALUES)), p.line)

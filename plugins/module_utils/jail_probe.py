@@ -44,6 +44,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import 
     jls_ipc,
     parse,
     parse_jls_n,
+    resolve_variables,
 )
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_uids import collisions, parse_group, parse_passwd
 
@@ -115,23 +116,6 @@ def config_sources(main_path, main_text, dropins):
     return sources
 
 
-def _expand(value, variables, lookup, depth=0):
-    if depth > 10:
-        raise JailConfError("variable loop while resolving %r" % value)
-    for var in variables:
-        for written in ("${%s}" % var, "$%s" % var):
-            if written in value:
-                found = lookup.get(var)
-                if found is None:
-                    raise JailConfError("variable %r is not defined" % var)
-                if isinstance(found, str):
-                    replacement = found
-                else:
-                    replacement = _expand(found.value or "", found_vars(found), lookup, depth + 1)
-                value = value.replace(written, replacement)
-    return value
-
-
 def config_value(conf, jail, name):
     """The last value of parameter `name` that reaches `jail` (wildcards and
     top-level settings merged as jail(8) does), variables resolved; None if unset."""
@@ -146,7 +130,7 @@ def config_value(conf, jail, name):
     if found is None or found.value is None:
         return None
     try:
-        return _expand(found.value, found_vars(found), lookup)
+        return resolve_variables(found.value, found_vars(found), lookup)
     except JailConfError as exc:
         raise JailConfError("jail %r: %s: %s" % (jail, name, exc), found.line)
 
