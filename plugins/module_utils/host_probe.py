@@ -26,6 +26,21 @@ from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys impor
 
 SUPPORTED_PLATFORMS = ("linux", "freebsd")
 
+# Test seam, used only by tests/integration/test_freebsd_branches.py: a Linux
+# CI machine plays a FreeBSD host whose files lie under a directory, with
+# test-double commands first on PATH. Both variables must be set; on a real
+# host neither is, and the probes read "/" and the running kernel's name.
+TEST_ROOT_ENV = "PGHOST_HARDENING_TEST_ROOT"
+TEST_PLATFORM_ENV = "PGHOST_HARDENING_TEST_PLATFORM"
+
+
+def _test_override():
+    """(root, platform) of the integration test's stand-in host, or (None, None)."""
+    root, platform = os.environ.get(TEST_ROOT_ENV), os.environ.get(TEST_PLATFORM_ENV)
+    if root and platform:
+        return root, platform.lower()
+    return None, None
+
 # /proc/meminfo field -> host dict key (values in kB, HugePages_* are counts).
 MEMINFO_KEYS = {
     "MemTotal": "mem_total_kb",
@@ -58,8 +73,9 @@ class HostFiles:
     every method is read-only and returns a default instead of raising.
     """
 
-    def __init__(self, root="/"):
-        self.root = root
+    def __init__(self, root=None):
+        # None: the host itself ("/"), or the integration test's tree (see _test_override).
+        self.root = root if root is not None else (_test_override()[0] or "/")
 
     def path(self, path):
         if self.root in ("/", ""):
@@ -132,7 +148,7 @@ class HostFiles:
 
 
 def current_platform():
-    return _platform.system().lower()
+    return _test_override()[1] or _platform.system().lower()
 
 
 # ---------------------------------------------------------------------------

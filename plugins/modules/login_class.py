@@ -208,6 +208,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import login_conf
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
+from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
 
 
 def read_text(path):
@@ -245,8 +246,10 @@ def main():
     )
     p = module.params
     path, klass = p["path"], p["name"]
+    # The file as the host sees it; only the integration test maps it under a tree.
+    real = HostFiles().path(path)
     try:
-        text, exists = read_text(path)
+        text, exists = read_text(real)
     except UnicodeDecodeError as exc:
         module.fail_json(msg="%s is not UTF-8 text (%s); nothing was changed" % (path, exc))
     except (IOError, OSError) as exc:
@@ -260,7 +263,7 @@ def main():
 
     new_text = result.text
     changed_text = new_text != text
-    rebuild = changed_text or db_stale(path)
+    rebuild = changed_text or db_stale(real)
     cap_mkdb = None
     if rebuild:
         # Found before anything is written: without it the database would keep the old class.
@@ -268,12 +271,12 @@ def main():
         if binary is None:
             module.warn("cap_mkdb was not found on this host; a real run would fail before writing %s" % path)
             binary = "cap_mkdb"
-        cap_mkdb = [binary, path]
+        cap_mkdb = [binary, real]
     backup_file = None
     if changed_text and not module.check_mode:
         if p["backup"] and exists:
-            backup_file = module.backup_local(path)
-        write_atomically(path, new_text)
+            backup_file = module.backup_local(real)
+        write_atomically(real, new_text)
     if rebuild and not module.check_mode:
         rc, out, err = module.run_command(cap_mkdb)
         if rc != 0:

@@ -318,3 +318,25 @@ def test_default_platform_is_the_running_one(monkeypatch, linux_tree):
     monkeypatch.setattr(host_probe, "current_platform", lambda: "linux")
     monkeypatch.setattr(host_probe, "HostFiles", lambda: HostFiles(str(linux_tree)))
     assert gather_host(FakeModule())["platform"] == "linux"
+
+
+# The integration test's seam: both variables or neither.
+
+def test_test_root_and_platform_apply_only_together(monkeypatch, tmp_path):
+    monkeypatch.delenv(host_probe.TEST_ROOT_ENV, raising=False)
+    monkeypatch.delenv(host_probe.TEST_PLATFORM_ENV, raising=False)
+    real = host_probe._platform.system().lower()
+    assert HostFiles().root == "/"
+    assert host_probe.current_platform() == real
+
+    monkeypatch.setenv(host_probe.TEST_ROOT_ENV, str(tmp_path))
+    assert HostFiles().root == "/", "a root without a platform is ignored"
+    assert host_probe.current_platform() == real
+
+    monkeypatch.setenv(host_probe.TEST_PLATFORM_ENV, "FreeBSD")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "rc.conf").write_text('postgresql_enable="YES"\n')
+    assert HostFiles().root == str(tmp_path)
+    assert HostFiles().read("/etc/rc.conf") == 'postgresql_enable="YES"\n'
+    assert host_probe.current_platform() == "freebsd"
+    assert HostFiles("/").root == "/", "an explicit root still wins"
