@@ -1,0 +1,200 @@
+"""The FreeBSD branches of the roles, run for real in check mode on Linux.
+
+No FreeBSD host can be reached from these machines (issue 6). This test runs
+the real `ansible-playbook pghost.hardening.site --check --diff` against a
+directory laid out as a FreeBSD jail host, with TEST DOUBLES for FreeBSD's
+commands first on PATH (tests/integration/freebsd/README.md says what each
+one does). It checks the changes the roles plan and their diffs, that the
+stand-ins were asked only read-only questions, and that no file of the tree
+changed. It proves the roles' logic and wiring, not FreeBSD's behaviour.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.join(ROOT, "tests", "integration", "freebsd")
+FIXTURES = os.path.join(ROOT, "tests", "unit", "fixtures", "freebsd-files")
+JAILS = os.path.join(FIXTURES, "jails")
+
+# tree path <- unit fixture (hand-written in the real formats)
+FROM_FIXTURES = {
+    "etc/login.conf": "login.conf",
+    "etc/sysctl.conf": "sysctl.conf",
+    "boot/loader.conf": "loader.conf",
+    "etc/jail.conf": "jails/jail.conf",
+    "etc/jail.conf.d/pg2.conf": "jails/jail.conf.d/pg2.conf",
+    "etc/passwd": "jails/passwd.host",
+    "etc/group": "jails/group.host",
+}
+PG_JAILS = ("pg1", "pg2", "pg3", "pg4")
+
+
+def _copy(src, dst):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def build_host(base, release, jls_fixture, postmaster_pid):
+    """The FreeBSD host's tree and the stand-ins' recorded answers, under base."""
+    tree = os.path.join(str(base), "tree")
+    shutil.copytree(os.path.join(HERE, "host"), tree)
+    for dst, src in FROM_FIXTURES.items():
+        _copy(os.path.join(FIXTURES, src), os.path.join(tree, dst))
+    for jail in PG_JAILS + ("web1",):
+        etc = os.path.join(tree, "jails", jail, "etc")
+        _copy(os.path.join(JAILS, "rc.conf.web1" if jail == "web1" else "rc.conf.jail"), os.path.join(etc, "rc.conf"))
+        for name in ("passwd", "group"):
+            src = os.path.join(JAILS, "%s.%s" % (name, jail))
+            if os.path.exists(src):
+                _copy(src, os.path.join(etc, name))
+    data = os.path.join(tree, "var", "db", "postgres", "data16")
+    # postmaster.pid: pid, data directory, start time, port, socket dir,
+    # listen address, shmem key and id, status (PostgreSQL 10+ layout).
+    with open(os.path.join(data, "postmaster.pid"), "w") as handle:
+        handle.write("%d\n/var/db/postgres/data16\n1764070000\n5432\n/tmp\nlocalhost\n  5432001     65536\nready   \n"
+                     % postmaster_pid)
+
+    recorded = os.path.join(str(base), "recorded")
+    shutil.copytree(os.path.join(HERE, "recorded"), recorded)
+    with open(os.path.join(recorded, "freebsd-version.txt"), "w") as handle:
+        handle.write(release + "\n")
+    shutil.copyfile(os.path.join(JAILS, jls_fixture), os.path.join(recorded, "jls-n.txt"))
+    return tree, recorded
+
+
+def snapshot(tree):
+    """{relative path: sha256} of every file in the tree."""
+    found = {}
+    for dirpath, dummy, filenames in os.walk(tree):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, tree)] = hashlib.sha256(handle.read()).hexdigest()
+    return found
+
+
+class Run:
+    """One check-mode run of the site playbook against the stand-in host."""
+
+    def __init__(self, base, ansible_env, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", extra_vars=None):
+        # A live process plays the postmaster: pg_host_facts sees the
+        # cluster running (kill(pid, 0), as on FreeBSD) and asks psql.
+        self.sleeper = subprocess.Popen(["sleep", "300"])
+        try:
+            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid)
+            self.log = os.path.join(str(base), "standin-calls.log")
+            before = snapshot(self.tree)
+            env = dict(ansible_env)
+            env.update(
+                PATH=os.path.join(HERE, "standins") + os.pathsep + env.get("PATH", ""),
+                PGHOST_HARDENING_TEST_ROOT=self.tree,
+                PGHOST_HARDENING_TEST_PLATFORM="freebsd",
+                PGHOST_STANDIN_RECORDED=recorded,
+                PGHOST_STANDIN_LOG=self.log,
+                PGHOST_STANDIN_READONLY="1",
+            )
+            variables = {
+                "ansible_become": False,
+                "ansible_python_interpreter": sys.executable,
+                # Stock modules do not know the test root: their files are given in the tree.
+                "pg_limits_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
+                "pg_service_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
+            }
+            variables.update(extra_vars or {})
+            proc = subprocess.run(
+                ["ansible-playbook", "-i", "localhost,", "-c", "local", "--check", "--diff",
+                 "pghost.hardening.site", "-e", json.dumps(variables)],
+                capture_output=True, text=True, env=env, cwd=str(base), timeout=300, check=False,
+            )
+            self.rc, self.stderr = proc.returncode, proc.stderr
+            try:
+                self.tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
+            except (ValueError, KeyError, IndexError):
+                raise AssertionError("no JSON from ansible-playbook (rc %d): %s %s" % (proc.returncode, proc.stdout[-3000:],
+                                                                                       proc.stderr[-3000:]))
+            self.changed_files = sorted(k for k, v in snapshot(self.tree).items() if before.get(k) != v)
+        finally:
+            self.sleeper.kill()
+            self.sleeper.wait()
+        with open(self.log) if os.path.exists(self.log) else open(os.devnull) as handle:
+            self.calls = [line.rstrip("\n") for line in handle]
+
+    def results(self):
+        """[(task name, host result)] in run order."""
+        return [(t["task"]["name"], t["hosts"]["localhost"]) for t in self.tasks if "localhost" in t["hosts"]]
+
+    def result(self, name):
+        """The one result, not skipped, of the task whose name contains `name`
+        (give "role : task name" where several roles share a task name)."""
+        found = [r for n, r in self.results() if name in n and not r.get("skipped")]
+        assert len(found) == 1, "%d tasks named like %r in: %s" % (len(found), name, [n for n, r in self.results()])
+        return found[0]
+
+    def failures(self):
+        return [(n, r.get("msg")) for n, r in self.results() if r.get("failed")]
+
+    def diffs(self):
+        """{header path: (before, after)} of every diff shown."""
+        found = {}
+        for dummy, res in self.results():
+            for item in [res] + list(res.get("results") or []):
+                diff = item.get("diff")
+                for entry in diff if isinstance(diff, list) else [diff] if diff else []:
+                    if "after_header" in entry and entry.get("before") != entry.get("after"):
+                        found[entry["after_header"]] = (entry["before"], entry["after"])
+        return found
+
+    def calls_of(self, tool):
+        return [c for c in self.calls if c.split(" ", 1)[0] == tool]
+
+
+@pytest.fixture(scope="module")
+def run13(tmp_path_factory, ansible_env):
+    """FreeBSD 13.2: four PostgreSQL jails, three sharing the host's IPC."""
+    return Run(tmp_path_factory.mktemp("freebsd13"), ansible_env)
+
+
+def test_runs_clean_and_writes_nothing(run13):
+    assert run13.rc == 0 and not run13.failures(), (run13.failures(), run13.stderr[-2000:])
+    assert run13.changed_files == [], "check mode changed files of the tree"
+
+
+def test_standins_were_only_asked_read_only_questions(run13):
+    # The changing stand-ins refuse with exit 97 in this test, which would
+    # fail its task; on top of that none of them may even have been called.
+    for tool in ("cap_mkdb", "protect", "service", "jexec"):
+        assert run13.calls_of(tool) == [], run13.calls
+    assert all(c.split()[1:2] in (["usershow"], ["-R"]) for c in run13.calls_of("pw")), run13.calls_of("pw")
+    assert all("=" not in c for c in run13.calls_of("sysctl")), run13.calls_of("sysctl")
+    # One sysctl call reads the host; one more reads the keys pg_sysctl manages.
+    assert run13.calls_of("sysctl")[0].startswith("sysctl -i -e hw.physmem")
+
+
+def test_host_cluster_is_found_running_with_sysv_shared_memory(run13):
+    facts = run13.result("pg_kernel : Read the host and its PostgreSQL clusters")["ansible_facts"]
+    assert facts["pghost_host"]["platform"] == "freebsd"
+    assert facts["pghost_host"]["mem_total_kb"] == 34253561856 // 1024
+    (cluster,) = facts["pghost_clusters_found"]
+    assert (cluster["data_directory"], cluster["version"], cluster["running"]) == ("/var/db/postgres/data16", "16", True)
+    assert (cluster["shared_memory_type"], cluster["settings_source"]) == ("sysv", "pg_settings")
+
+
+def test_kern_ipc_runtime_keys_are_planned_in_sysctl_conf(run13):
+    before, after = run13.diffs()["/etc/sysctl.conf"]
+    assert "kern.ipc.shmmax=2147483648" in before
+    # 8405 MB of shared memory in one SysV segment (shared_memory_type = sysv)
+    block = after[after.index("# BEGIN pghost.hardening"):]
+    shmmax = int(block.split("kern.ipc.shmmax=")[1].split()[0])
+    shmall = int(block.split("kern.ipc.shmall=")[1].split()[0])
+    assert 8405 * 1024 * 1024 <= shmmax < 8405 * 1024 * 1024 * 1.05
+    assert shmall * 4096 >= shmmax
+    # Lines outside the managed block are kept as they were.
+    assert after.startswith(before[:before.index("kern.ipc.shmmax=2147483648")])
+    assert "/boot/loader.conf" not in run13.diffs(), "no loader tunable needs raising for POSIX semaphores"
