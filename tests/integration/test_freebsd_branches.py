@@ -41,8 +41,11 @@ def _copy(src, dst):
     shutil.copyfile(src, dst)
 
 
-def build_host(base, release, jls_fixture, postmaster_pid):
-    """The FreeBSD host's tree and the stand-ins' recorded answers, under base."""
+def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_settings=None):
+    """The FreeBSD host's tree and the stand-ins' recorded answers, under base.
+
+    pg_settings: {name: setting} replacing rows of recorded/pg_settings-16.txt
+    (None as the setting drops the row, for versions without it)."""
     tree = os.path.join(str(base), "tree")
     shutil.copytree(os.path.join(HERE, "host"), tree)
     for dst, src in FROM_FIXTURES.items():
@@ -55,6 +58,8 @@ def build_host(base, release, jls_fixture, postmaster_pid):
             if os.path.exists(src):
                 _copy(src, os.path.join(etc, name))
     data = os.path.join(tree, "var", "db", "postgres", "data16")
+    with open(os.path.join(data, "PG_VERSION"), "w") as handle:
+        handle.write(pg_version + "\n")
     # postmaster.pid: pid, data directory, start time, port, socket dir,
     # listen address, shmem key and id, status (PostgreSQL 10+ layout).
     with open(os.path.join(data, "postmaster.pid"), "w") as handle:
@@ -66,6 +71,13 @@ def build_host(base, release, jls_fixture, postmaster_pid):
     with open(os.path.join(recorded, "freebsd-version.txt"), "w") as handle:
         handle.write(release + "\n")
     shutil.copyfile(os.path.join(JAILS, jls_fixture), os.path.join(recorded, "jls-n.txt"))
+    if pg_settings:
+        path = os.path.join(recorded, "pg_settings-16.txt")
+        with open(path) as handle:
+            rows = [line.rstrip("\n").split("|") for line in handle]
+        rows = [[r[0], str(pg_settings[r[0]]), r[2]] if r[0] in pg_settings else r for r in rows]
+        with open(path, "w") as handle:
+            handle.writelines("|".join(r) + "\n" for r in rows if r[1] != "None")
     return tree, recorded
 
 
@@ -83,12 +95,13 @@ def snapshot(tree):
 class Run:
     """One check-mode run of the site playbook against the stand-in host."""
 
-    def __init__(self, base, ansible_env, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", extra_vars=None):
+    def __init__(self, base, ansible_env, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", extra_vars=None,
+                 pg_version="16", pg_settings=None):
         # A live process plays the postmaster: pg_host_facts sees the
         # cluster running (kill(pid, 0), as on FreeBSD) and asks psql.
         self.sleeper = subprocess.Popen(["sleep", "300"])
         try:
-            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid)
+            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid, pg_version, pg_settings)
             self.log = os.path.join(str(base), "standin-calls.log")
             before = snapshot(self.tree)
             env = dict(ansible_env)
@@ -198,3 +211,32 @@ def test_kern_ipc_runtime_keys_are_planned_in_sysctl_conf(run13):
     # Lines outside the managed block are kept as they were.
     assert after.startswith(before[:before.index("kern.ipc.shmmax=2147483648")])
     assert "/boot/loader.conf" not in run13.diffs(), "no loader tunable needs raising for POSIX semaphores"
+
+
+def test_no_kernel_change_when_no_cluster_uses_sysv_shared_memory(tmp_path, ansible_env):
+    # FreeBSD's defaults suffice unless shared_memory_type = sysv (facts §8):
+    # with mmap the SysV segment is a few bytes and nothing is planned.
+    run = Run(tmp_path, ansible_env, pg_settings={"shared_memory_type": "mmap"})
+    assert run.rc == 0 and not run.failures(), run.failures()
+    diffs = run.diffs()
+    assert "/etc/sysctl.conf" not in diffs and "/boot/loader.conf" not in diffs
+    assert run.result("pg_kernel : Publish what was computed and whether a reboot is pending")[
+        "ansible_facts"]["pghost_reboot_required"] is False
+
+
+def test_sysv_semaphores_of_old_releases_go_to_loader_conf_with_reboot_required(tmp_path, ansible_env):
+    # PostgreSQL 9.6 still takes SysV semaphores on FreeBSD (10+ does not,
+    # facts §8): 3000 connections need more sets than kern.ipc.semmni=50, a
+    # loader tunable, so the change waits for the next boot (facts §8).
+    run = Run(tmp_path, ansible_env, pg_version="9.6",
+              pg_settings={"max_connections": 3000, "shared_memory_type": None, "huge_page_size": None,
+                           "shared_memory_size": None, "shared_memory_size_in_huge_pages": None})
+    assert run.rc == 0 and not run.failures(), run.failures()
+    before, after = run.diffs()["/boot/loader.conf"]
+    block = after[after.index("# BEGIN pghost.hardening"):]
+    assert 'kern.ipc.semmni="' in block and 'kern.ipc.semmns="' in block
+    assert int(block.split('kern.ipc.semmni="')[1].split('"')[0]) > 50
+    assert after.startswith(before.rstrip("\n")), "the rest of loader.conf is kept"
+    assert run.result("pg_kernel : Publish what was computed and whether a reboot is pending")[
+        "ansible_facts"]["pghost_reboot_required"] is True
+    assert all(not c.startswith("sysctl kern.ipc.semmni=") for c in run.calls)
