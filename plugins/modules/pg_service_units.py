@@ -242,23 +242,33 @@ def memlock_want(module, cluster, index, setting, hugepage_kb):
     return (size or None), (reason if size else None)
 
 
-def live_state(files, pid):
-    """The postmaster's environment, limits, score and its children's scores from /proc."""
-    if not pid or not files.pid_alive(pid):
-        return {}
-    environ = su.parse_environ(files.read_bytes("/proc/%d/environ" % pid, b""))
-    limits = su.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
-    backends = {}
+def children_by_ppid(files):
+    """{ppid: [pid, ...]} of every process, from one pass over /proc/*/stat
+    (shared by all clusters of the host)."""
+    children = {}
     for entry in files.listdir("/proc"):
         if not entry.isdigit():
             continue
         stat = files.read("/proc/%s/stat" % entry, "")
         # ppid is the 2nd field after the parenthesised command name
         fields = stat.rpartition(")")[2].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            score = (files.read("/proc/%s/oom_score_adj" % entry, "") or "").strip()
-            if score:
-                backends[entry] = int(score)
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(entry)
+    return children
+
+
+def live_state(files, pid, children):
+    """The postmaster's environment, limits, score and its children's scores from /proc;
+    children is children_by_ppid(files)."""
+    if not pid or not files.pid_alive(pid):
+        return {}
+    environ = su.parse_environ(files.read_bytes("/proc/%d/environ" % pid, b""))
+    limits = su.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
+    backends = {}
+    for entry in children.get(pid, ()):
+        score = (files.read("/proc/%s/oom_score_adj" % entry, "") or "").strip()
+        if score:
+            backends[entry] = int(score)
     score = (files.read("/proc/%d/oom_score_adj" % pid, "") or "").strip()
     return {
         "pid": pid,
@@ -395,6 +405,7 @@ def main():
     caps = su.parse_proc_limits(files.read("/proc/1/limits", ""))
 
     results, diffs, lines, units_changed = [], [], [], False
+    children = None  # read from /proc once, when the first running cluster needs it
     for index, cluster in enumerate(p["clusters"]):
         result = dict(name=cluster.get("name"), unit=cluster.get("unit"), data_directory=cluster.get("data_directory"),
                       files={}, changed=[], restart="not needed", reasons=[], limits={}, clamped={}, live={})
@@ -425,7 +436,9 @@ def main():
             if not module.check_mode:
                 write_atomically(files.path(path), text)
 
-        live = live_state(files, cluster.get("pid")) if cluster.get("running") else {}
+        if cluster.get("running") and children is None:
+            children = children_by_ppid(files)
+        live = live_state(files, cluster.get("pid"), children) if cluster.get("running") else {}
         if live:
             result["reasons"] = su.restart_reasons(p["oom"], p["backend_oom_score_adjust"], limits,
                                                    live["environ"], live.pop("limits_raw"), caps, oom_source)

@@ -235,3 +235,19 @@ def test_bad_input_fails_before_anything_is_written(host, monkeypatch, capsys, b
     assert code == 1 and result["failed"]
     assert words in result["msg"] and "nothing was written" in result["msg"]
     assert not exists(root, DROPIN_DIR)
+
+
+def test_children_are_read_from_proc_once_for_all_clusters(tmp_path):
+    stats = {
+        "4242": "4242 (postgres) S 1 4242 4242 0 -1",
+        "4243": "4243 (postgres: checkpointer ) S 4242 4242",
+        "5000": "5000 (postgres) S 1 5000 5000 0 -1",
+        "5001": "5001 (a) b) (c) S 5000 5000",  # a command name with ") " in it
+        "self": "ignored",
+    }
+    for pid, stat in stats.items():
+        os.makedirs(os.path.join(str(tmp_path), "proc", pid))
+        with open(os.path.join(str(tmp_path), "proc", pid, "stat"), "w") as handle:
+            handle.write(stat + "\n")
+    children = pg_service_units.children_by_ppid(host_probe.HostFiles(str(tmp_path)))
+    assert children == {1: ["4242", "5000"], 4242: ["4243"], 5000: ["5001"]}
