@@ -668,6 +668,15 @@ def _owner_of(files, path):
     st = files.stat(path)
     if st is None:
         return None
+    passwd = files.read("/etc/passwd") if files.root not in ("/", "") else None
+    if passwd is not None:
+        # Files under another root belong to that root's accounts (the
+        # integration test's FreeBSD tree), not to this machine's.
+        for line in passwd.splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and not line.startswith("#") and fields[2] == str(st.st_uid):
+                return fields[0]
+        return str(st.st_uid)
     try:
         return pwd.getpwuid(st.st_uid).pw_name
     except KeyError:

@@ -641,3 +641,17 @@ def test_unreadable_or_empty_data_directory(tmp_path, as_root, monkeypatch, read
     assert cluster["errors"] == [expected]
     assert warnings == ["cluster 15/main: " + expected]
     assert module.calls == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give files another owner")
+def test_owner_under_another_root_comes_from_that_roots_passwd(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_text("# comment\nroot:*:0:0::/root:/bin/csh\n"
+                                             "postgres:*:4770:4770::/var/db/postgres:/bin/sh\n")
+    for name, uid in (("data", 4770), ("lost", 4771)):
+        (tmp_path / name).mkdir()
+        os.chown(str(tmp_path / name), uid, uid)
+    files = HostFiles(str(tmp_path))
+    assert cd._owner_of(files, "/data") == "postgres"
+    assert cd._owner_of(files, "/lost") == "4771", "an id the tree does not name stays a number"
+    assert cd._owner_of(files, "/missing") is None
