@@ -515,7 +515,16 @@ def set_ipc_new(text, name):
         if index == 0 and missing:
             indent = _indent_of(text, p.start)
             sep = (nl + indent) if alone else " "
-            edits.append((p.start, p.end, sep.join(_statement(k) for k in missing)))
+            statements = sep.join(_statement(k) for k in missing)
+            ls, le = _line_bounds(text, p.start, p.end)
+            rest = text[p.end:le].rstrip("\r\n")
+            if not text[ls:p.start].strip() and rest.strip()[:1] == "#":
+                # A comment after it speaks of allow.sysvipc: keep both,
+                # commented out, under the statements that replace it.
+                edits.append((p.start, p.end + len(rest), "%s%s%s# %s%s" % (
+                    statements, nl, indent, text[p.start:p.end], rest)))
+            else:
+                edits.append((p.start, p.end, statements))
             missing = []
         elif alone:
             ls, le = _line_bounds(text, p.start, p.end)

@@ -227,15 +227,15 @@ def test_inline_stanza_gets_params_on_its_line():
         assert effective_ipc(new, other) == effective_ipc(text, other)
 
 
-def test_allow_sysvipc_is_replaced_in_place():
+def test_allow_sysvipc_is_replaced_in_place_its_comment_kept_with_it_commented_out():
     text = fixture_text("jail.conf")
     new = set_ipc_new(text, "pg3")
-    assert changed_lines(text, new) == [(
-        22,
-        "\tallow.sysvipc = 1;\t# legacy: shares the host's IPC",
-        "\tsysvshm = new; sysvsem = new; sysvmsg = new;\t# legacy: shares the host's IPC",
-    )]
+    # The comment speaks of allow.sysvipc; left after the new statements it
+    # would say they share the host's IPC.
+    old_line = "\tallow.sysvipc = 1;\t# legacy: shares the host's IPC\n"
+    assert new == text.replace(old_line, "\tsysvshm = new; sysvsem = new; sysvmsg = new;\n\t# " + old_line.lstrip("\t"))
     assert effective_ipc(new, "pg3") == NEW
+    assert set_ipc_new(new, "pg3") == new
 
 
 def test_existing_param_rewritten_missing_ones_inserted_with_indent():
@@ -288,7 +288,7 @@ def test_all_jails_in_turn():
         text = set_ipc_new(text, name)
     for name in parse(text).jails():
         assert effective_ipc(text, name) == NEW
-    assert "allow.sysvipc" not in text
+    assert "allow.sysvipc" not in text.replace("# allow.sysvipc = 1;", "")
     assert "mount.devfs;\n$jroot" in text  # top of file untouched
 
 
