@@ -34,6 +34,10 @@ FROM_FIXTURES = {
     "etc/group": "jails/group.host",
 }
 PG_JAILS = ("pg1", "pg2", "pg3", "pg4")
+SERVER_UID = 770  # the port's postgres (facts §8), in host/etc/master.passwd and passwd.host
+
+# The tree's data directory must belong to the tree's postgres user.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the tree's files the server's uid")
 
 
 def _copy(src, dst):
@@ -41,7 +45,7 @@ def _copy(src, dst):
     shutil.copyfile(src, dst)
 
 
-def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_settings=None):
+def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_settings=None, login_conf="login.conf"):
     """The FreeBSD host's tree and the stand-ins' recorded answers, under base.
 
     pg_settings: {name: setting} replacing rows of recorded/pg_settings-16.txt
@@ -49,7 +53,7 @@ def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_s
     tree = os.path.join(str(base), "tree")
     shutil.copytree(os.path.join(HERE, "host"), tree)
     for dst, src in FROM_FIXTURES.items():
-        _copy(os.path.join(FIXTURES, src), os.path.join(tree, dst))
+        _copy(os.path.join(FIXTURES, login_conf if dst == "etc/login.conf" else src), os.path.join(tree, dst))
     for jail in PG_JAILS + ("web1",):
         etc = os.path.join(tree, "jails", jail, "etc")
         _copy(os.path.join(JAILS, "rc.conf.web1" if jail == "web1" else "rc.conf.jail"), os.path.join(etc, "rc.conf"))
@@ -60,6 +64,10 @@ def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_s
     data = os.path.join(tree, "var", "db", "postgres", "data16")
     with open(os.path.join(data, "PG_VERSION"), "w") as handle:
         handle.write(pg_version + "\n")
+    # Owned by the tree's postgres (770 in its /etc/passwd), as on the host.
+    for dirpath, dummy, filenames in os.walk(os.path.join(tree, "var", "db", "postgres")):
+        for path in [dirpath] + [os.path.join(dirpath, f) for f in filenames]:
+            os.chown(path, SERVER_UID, SERVER_UID)
     # postmaster.pid: pid, data directory, start time, port, socket dir,
     # listen address, shmem key and id, status (PostgreSQL 10+ layout).
     with open(os.path.join(data, "postmaster.pid"), "w") as handle:
@@ -96,12 +104,13 @@ class Run:
     """One check-mode run of the site playbook against the stand-in host."""
 
     def __init__(self, base, ansible_env, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", extra_vars=None,
-                 pg_version="16", pg_settings=None):
+                 pg_version="16", pg_settings=None, login_conf="login.conf"):
         # A live process plays the postmaster: pg_host_facts sees the
         # cluster running (kill(pid, 0), as on FreeBSD) and asks psql.
         self.sleeper = subprocess.Popen(["sleep", "300"])
         try:
-            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid, pg_version, pg_settings)
+            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid, pg_version, pg_settings,
+                                             login_conf)
             self.log = os.path.join(str(base), "standin-calls.log")
             before = snapshot(self.tree)
             env = dict(ansible_env)
@@ -240,3 +249,121 @@ def test_sysv_semaphores_of_old_releases_go_to_loader_conf_with_reboot_required(
     assert run.result("pg_kernel : Publish what was computed and whether a reboot is pending")[
         "ansible_facts"]["pghost_reboot_required"] is True
     assert all(not c.startswith("sysctl kern.ipc.semmni=") for c in run.calls)
+
+
+# ------------------------------------------------------------- pg_limits
+
+def test_login_class_postgres_is_planned_and_assigned_to_the_server_user(run13):
+    before, after = run13.diffs()["/etc/login.conf"]
+    assert after.startswith(before), "the class is added after everything else, which stays byte for byte"
+    added = after[len(before):]
+    # default gives unlimited openfiles and maxproc: never lowered, so the
+    # class asks for nothing of its own and takes them through tc=default.
+    assert added.endswith("\npostgres|PostgreSQL server:\\\n\t:tc=default:\n"), added
+    assert "# Run cap_mkdb on this file after editing it by hand.\n" in added
+    limits = run13.result("pg_limits : Write the limits of login class postgres")["limits"]
+    assert {(r["resource"], r["limit"], r["after"]) for r in limits} >= {
+        ("openfiles", "soft", "unlimited"), ("maxproc", "hard", "unlimited")}
+    assert run13.calls_of("pw") == ["pw usershow -n postgres"]
+    said = run13.result("pg_limits : Say which users would get the class")["results"]
+    assert [r["msg"] for r in said] == ["would assign login class postgres to user postgres (now default)"]
+    assert run13.result("pg_limits : Have the rc script start the server in the class")["changed"] is True
+    assert "sysrc -f %s/etc/rc.conf -v -n postgresql_login_class" % run13.tree in run13.calls
+
+
+def test_an_existing_postgres_class_is_raised_in_place_never_lowered(tmp_path, ansible_env):
+    # A hand-made class with openfiles 8192/16384 and maxproc 1024: raised
+    # to the role's 65536 in place; every other line stays as it was.
+    run = Run(tmp_path, ansible_env, login_conf="login.conf-postgres", extra_vars={"pg_limits_memlock": "unlimited"})
+    assert run.rc == 0 and not run.failures(), run.failures()
+    before, after = run.diffs()["/etc/login.conf"]
+    changed = [(b, a) for b, a in zip(before.splitlines(), after.splitlines()) if b != a]
+    assert changed == [("\t:openfiles-cur=8192:\\", "\t:openfiles-cur=65536:\\"),
+                       ("\t:openfiles-max=16384:\\", "\t:openfiles-max=65536:\\"),
+                       ("\t:memorylocked@:\\", "\t:memorylocked=unlimited:\\")], changed
+    # libutil reads maxproc= (string form, anywhere in the tc= expanded
+    # record) before maxproc#: default's maxproc=unlimited wins over the
+    # class's own maxproc#1024, so there is nothing to raise.
+    maxproc = [r for r in run.result("pg_limits : Write the limits")["limits"] if r["resource"] == "maxproc"]
+    assert {(r["after"], r["changed"]) for r in maxproc} == {("unlimited", False)}
+    assert len(before.splitlines()) == len(after.splitlines())
+    assert run.calls_of("cap_mkdb") == [], "cap_mkdb runs only for real"
+
+
+# ------------------------------------------------------------- pg_service
+
+def test_shutdown_flags_become_fast_and_the_postmaster_would_be_protected(run13):
+    plan = run13.result("pg_service : Plan a fast shutdown")["ansible_facts"]["pg_service_flags_plan"]
+    assert [(p["name"], p["before"], p["after"]) for p in plan] == [
+        ("postgresql_flags", "-w -s -m smart", "-w -s -m fast")]
+    assert run13.result("pg_service : Stop with a fast shutdown, in rc.conf")["changed"] is True
+    pid = run13.sleeper.pid
+    assert "ps -o flags= -p %d" % pid in run13.calls
+    said = run13.result("pg_service : Say which postmasters would be protected")["results"]
+    assert [r["msg"] for r in said] == [
+        "would protect the postmaster of postgresql from the OOM killer (protect -p %d)" % pid]
+
+
+# ------------------------------------------------------------- pg_jail (13.2: sysvshm=new)
+
+def test_jails_get_sysvshm_new_in_their_own_files_and_restarts_are_pending(run13):
+    diffs = run13.diffs()
+    before, after = diffs["/etc/jail.conf"]
+    assert "pg1 { host.hostname = \"pg1.example.org\"; ip4.addr = 192.0.2.11; persist; " \
+           "sysvshm = new; sysvsem = new; sysvmsg = new; }" in after
+    assert "\tsysvshm = new; sysvsem = new; sysvmsg = new;\n\t# allow.sysvipc = 1;" in after
+    assert "web1 { host.hostname = web1.example.org; ip4.addr = 192.0.2.21; }" in after, "web1 has no PostgreSQL"
+    # Only lines of the PostgreSQL stanzas differ.
+    assert after.split("pg1 {")[0] == before.split("pg1 {")[0]
+    assert after.split("web1 {")[1] == before.split("web1 {")[1]
+    # pg2 is defined in its own file, as /etc/rc.d/jail reads it; running
+    # with new already (jls), but its file would not give it after a restart.
+    assert "\tsysvshm = new;\n" in diffs["/etc/jail.conf.d/pg2.conf"][1]
+    lines = run13.result("pg_jail : Say per jail what was written")["msg"]
+    assert lines == [
+        "jail pg1: sysvshm=new would be written to /etc/jail.conf; jail restart pending (running with disable)",
+        "jail pg2: sysvshm=new would be written to /etc/jail.conf.d/pg2.conf; running with new",
+        "jail pg3: sysvshm=new would be written to /etc/jail.conf; jail restart pending (running with inherit)",
+        "jail pg4: sysvshm=new would be written to /etc/jail.conf; jail restart pending (running with inherit)",
+    ]
+    assert run13.calls_of("jls") == ["jls -n"] and run13.calls_of("freebsd-version") == ["freebsd-version -u"]
+
+
+@pytest.fixture(scope="module")
+def run10(tmp_path_factory, ansible_env):
+    """FreeBSD 10.3: no sysvshm=new; pg1 and pg3 share the host's IPC and UID 770."""
+    return Run(tmp_path_factory.mktemp("freebsd10"), ansible_env, release="10.3-RELEASE-p29",
+               jls_fixture="jls-n-10.3.txt")
+
+
+def test_freebsd_10_gets_a_distinct_uid_plan_and_nothing_applied(run10):
+    assert run10.rc == 0 and not run10.failures(), run10.failures()
+    assert run10.changed_files == []
+    jails = run10.result("pg_jail : Read the jails")["ansible_facts"]["pghost_jails"]
+    assert [sorted(c["jails"]) for c in jails["collisions"]] == [["pg1", "pg3"]]
+    assert run10.result("pg_jail : Choose the isolation")["ansible_facts"]["pg_jail_mode"] == "distinct_uid"
+    assert "/etc/jail.conf" not in run10.diffs(), "no jail.conf edit where sysvshm does not exist"
+    lines = run10.result("pg_jail : Show the UID plan, one line per jail")["msg"]
+    assert lines[0].startswith("jail pg1: postgres uid 770 -> 20000 (uid 770 is also used by host 'postgres'")
+    assert lines[1] == "jail pg2: postgres keeps uid 5001 (unique), keeps gid 5001 (unique)"
+    assert lines[2].startswith("jail pg3: postgres uid 770 -> 20001 ")
+    assert lines[3] == "jail pg4: postgres keeps uid 5003 (unique), keeps gid 5003 (unique)"
+    assert all(line.endswith("not applied (check mode)") for line in (lines[0], lines[2]))
+    for tool in ("jexec", "service", "pw"):
+        assert [c for c in run10.calls_of(tool) if "usershow" not in c] == [], run10.calls
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"pg_jail_uid_range": [20000, 20000]}, ["pg_jail_uid_range [20000, 20000]", "Nothing was changed"]),
+    ({"pg_jail_jails": ["pg9"]}, ["pg9", "pg1", "web1"]),
+])
+def test_bad_jail_input_fails_before_anything_is_written(tmp_path, ansible_env, extra, words):
+    run = Run(tmp_path, ansible_env, release="10.3-RELEASE-p29", jls_fixture="jls-n-10.3.txt", extra_vars=extra)
+    assert run.rc != 0
+    failures = run.failures()
+    # A rescued planner error shows up too; the message is the last failure's.
+    assert all(name.startswith("pghost.hardening.pg_jail : ") for name, dummy in failures), failures
+    failed = failures[-1]
+    for word in words:
+        assert word in failed[1], failed
+    assert run.changed_files == []
