@@ -100,51 +100,61 @@ def snapshot(tree):
     return found
 
 
-class Run:
-    """One check-mode run of the site playbook against the stand-in host."""
+class Host:
+    """The stand-in FreeBSD host: its tree, the stand-ins' recorded answers, and
+    a live process playing the postmaster (pg_host_facts sees the cluster
+    running by kill(pid, 0), as on FreeBSD, and asks psql). close() ends it."""
 
-    def __init__(self, base, ansible_env, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", extra_vars=None,
-                 pg_version="16", pg_settings=None, login_conf="login.conf"):
-        # A live process plays the postmaster: pg_host_facts sees the
-        # cluster running (kill(pid, 0), as on FreeBSD) and asks psql.
-        self.sleeper = subprocess.Popen(["sleep", "300"])
+    def __init__(self, base, release="13.2-RELEASE-p4", jls_fixture="jls-n.txt", pg_version="16", pg_settings=None,
+                 login_conf="login.conf"):
+        self.base = str(base)
+        self.sleeper = subprocess.Popen(["sleep", "600"])
+        self.tree, self.recorded = build_host(base, release, jls_fixture, self.sleeper.pid, pg_version, pg_settings,
+                                              login_conf)
+
+    def close(self):
+        self.sleeper.kill()
+        self.sleeper.wait()
+
+
+class Play:
+    """One run of the site playbook against a Host: check mode with the
+    changing stand-ins refusing (the default), or a real run where they act
+    on the tree (test doubles of the changes, see standins/_standin.sh)."""
+
+    def __init__(self, host, ansible_env, extra_vars=None, check=True, name="run"):
+        self.tree, self.sleeper = host.tree, host.sleeper
+        self.log = os.path.join(host.base, name + "-standin-calls.log")
+        before = snapshot(self.tree)
+        env = dict(ansible_env)
+        env.update(
+            PATH=os.path.join(HERE, "standins") + os.pathsep + env.get("PATH", ""),
+            PGHOST_HARDENING_TEST_ROOT=self.tree,
+            PGHOST_HARDENING_TEST_PLATFORM="freebsd",
+            PGHOST_STANDIN_RECORDED=host.recorded,
+            PGHOST_STANDIN_LOG=self.log,
+            PGHOST_STANDIN_READONLY="1" if check else "0",
+        )
+        variables = {
+            "ansible_become": False,
+            "ansible_python_interpreter": sys.executable,
+            # Stock modules do not know the test root: their files are given in the tree.
+            "pg_limits_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
+            "pg_service_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
+        }
+        variables.update(extra_vars or {})
+        proc = subprocess.run(
+            ["ansible-playbook", "-i", "localhost,", "-c", "local", "--diff"] + (["--check"] if check else [])
+            + ["pghost.hardening.site", "-e", json.dumps(variables)],
+            capture_output=True, text=True, env=env, cwd=host.base, timeout=300, check=False,
+        )
+        self.rc, self.stderr = proc.returncode, proc.stderr
         try:
-            self.tree, recorded = build_host(base, release, jls_fixture, self.sleeper.pid, pg_version, pg_settings,
-                                             login_conf)
-            self.log = os.path.join(str(base), "standin-calls.log")
-            before = snapshot(self.tree)
-            env = dict(ansible_env)
-            env.update(
-                PATH=os.path.join(HERE, "standins") + os.pathsep + env.get("PATH", ""),
-                PGHOST_HARDENING_TEST_ROOT=self.tree,
-                PGHOST_HARDENING_TEST_PLATFORM="freebsd",
-                PGHOST_STANDIN_RECORDED=recorded,
-                PGHOST_STANDIN_LOG=self.log,
-                PGHOST_STANDIN_READONLY="1",
-            )
-            variables = {
-                "ansible_become": False,
-                "ansible_python_interpreter": sys.executable,
-                # Stock modules do not know the test root: their files are given in the tree.
-                "pg_limits_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
-                "pg_service_rc_conf": os.path.join(self.tree, "etc/rc.conf"),
-            }
-            variables.update(extra_vars or {})
-            proc = subprocess.run(
-                ["ansible-playbook", "-i", "localhost,", "-c", "local", "--check", "--diff",
-                 "pghost.hardening.site", "-e", json.dumps(variables)],
-                capture_output=True, text=True, env=env, cwd=str(base), timeout=300, check=False,
-            )
-            self.rc, self.stderr = proc.returncode, proc.stderr
-            try:
-                self.tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
-            except (ValueError, KeyError, IndexError):
-                raise AssertionError("no JSON from ansible-playbook (rc %d): %s %s" % (proc.returncode, proc.stdout[-3000:],
-                                                                                       proc.stderr[-3000:]))
-            self.changed_files = sorted(k for k, v in snapshot(self.tree).items() if before.get(k) != v)
-        finally:
-            self.sleeper.kill()
-            self.sleeper.wait()
+            self.tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
+        except (ValueError, KeyError, IndexError):
+            raise AssertionError("no JSON from ansible-playbook (rc %d): %s %s" % (proc.returncode, proc.stdout[-3000:],
+                                                                                   proc.stderr[-3000:]))
+        self.changed_files = sorted(k for k, v in snapshot(self.tree).items() if before.get(k) != v)
         with open(self.log) if os.path.exists(self.log) else open(os.devnull) as handle:
             self.calls = [line.rstrip("\n") for line in handle]
 
@@ -177,10 +187,19 @@ class Run:
         return [c for c in self.calls if c.split(" ", 1)[0] == tool]
 
 
+def check_run(base, ansible_env, extra_vars=None, **host_options):
+    """One check-mode run against a fresh stand-in host."""
+    host = Host(base, **host_options)
+    try:
+        return Play(host, ansible_env, extra_vars)
+    finally:
+        host.close()
+
+
 @pytest.fixture(scope="module")
 def run13(tmp_path_factory, ansible_env):
     """FreeBSD 13.2: four PostgreSQL jails, three sharing the host's IPC."""
-    return Run(tmp_path_factory.mktemp("freebsd13"), ansible_env)
+    return check_run(tmp_path_factory.mktemp("freebsd13"), ansible_env)
 
 
 def test_runs_clean_and_writes_nothing(run13):
@@ -225,7 +244,7 @@ def test_kern_ipc_runtime_keys_are_planned_in_sysctl_conf(run13):
 def test_no_kernel_change_when_no_cluster_uses_sysv_shared_memory(tmp_path, ansible_env):
     # FreeBSD's defaults suffice unless shared_memory_type = sysv (facts §8):
     # with mmap the SysV segment is a few bytes and nothing is planned.
-    run = Run(tmp_path, ansible_env, pg_settings={"shared_memory_type": "mmap"})
+    run = check_run(tmp_path, ansible_env, pg_settings={"shared_memory_type": "mmap"})
     assert run.rc == 0 and not run.failures(), run.failures()
     diffs = run.diffs()
     assert "/etc/sysctl.conf" not in diffs and "/boot/loader.conf" not in diffs
@@ -237,7 +256,7 @@ def test_sysv_semaphores_of_old_releases_go_to_loader_conf_with_reboot_required(
     # PostgreSQL 9.6 still takes SysV semaphores on FreeBSD (10+ does not,
     # facts §8): 3000 connections need more sets than kern.ipc.semmni=50, a
     # loader tunable, so the change waits for the next boot (facts §8).
-    run = Run(tmp_path, ansible_env, pg_version="9.6",
+    run = check_run(tmp_path, ansible_env, pg_version="9.6",
               pg_settings={"max_connections": 3000, "shared_memory_type": None, "huge_page_size": None,
                            "shared_memory_size": None, "shared_memory_size_in_huge_pages": None})
     assert run.rc == 0 and not run.failures(), run.failures()
@@ -274,7 +293,7 @@ def test_login_class_postgres_is_planned_and_assigned_to_the_server_user(run13):
 def test_an_existing_postgres_class_is_raised_in_place_never_lowered(tmp_path, ansible_env):
     # A hand-made class with openfiles 8192/16384 and maxproc 1024: raised
     # to the role's 65536 in place; every other line stays as it was.
-    run = Run(tmp_path, ansible_env, login_conf="login.conf-postgres", extra_vars={"pg_limits_memlock": "unlimited"})
+    run = check_run(tmp_path, ansible_env, login_conf="login.conf-postgres", extra_vars={"pg_limits_memlock": "unlimited"})
     assert run.rc == 0 and not run.failures(), run.failures()
     before, after = run.diffs()["/etc/login.conf"]
     changed = [(b, a) for b, a in zip(before.splitlines(), after.splitlines()) if b != a]
@@ -332,7 +351,7 @@ def test_jails_get_sysvshm_new_in_their_own_files_and_restarts_are_pending(run13
 @pytest.fixture(scope="module")
 def run10(tmp_path_factory, ansible_env):
     """FreeBSD 10.3: no sysvshm=new; pg1 and pg3 share the host's IPC and UID 770."""
-    return Run(tmp_path_factory.mktemp("freebsd10"), ansible_env, release="10.3-RELEASE-p29",
+    return check_run(tmp_path_factory.mktemp("freebsd10"), ansible_env, release="10.3-RELEASE-p29",
                jls_fixture="jls-n-10.3.txt")
 
 
@@ -358,7 +377,7 @@ def test_freebsd_10_gets_a_distinct_uid_plan_and_nothing_applied(run10):
     ({"pg_jail_jails": ["pg9"]}, ["pg9", "pg1", "web1"]),
 ])
 def test_bad_jail_input_fails_before_anything_is_written(tmp_path, ansible_env, extra, words):
-    run = Run(tmp_path, ansible_env, release="10.3-RELEASE-p29", jls_fixture="jls-n-10.3.txt", extra_vars=extra)
+    run = check_run(tmp_path, ansible_env, release="10.3-RELEASE-p29", jls_fixture="jls-n-10.3.txt", extra_vars=extra)
     assert run.rc != 0
     failures = run.failures()
     # A rescued planner error shows up too; the message is the last failure's.
@@ -367,3 +386,39 @@ def test_bad_jail_input_fails_before_anything_is_written(tmp_path, ansible_env, 
     for word in words:
         assert word in failed[1], failed
     assert run.changed_files == []
+
+
+# ------------------------------------------------------------- a real run, twice
+
+def test_a_real_run_then_a_second_one_changes_nothing(tmp_path, ansible_env):
+    # The changing stand-ins act on the tree here (test doubles of sysrc,
+    # pw usermod -L, cap_mkdb, protect and sysctl k=v; see
+    # standins/_standin.sh), and the collection's modules write the tree's
+    # files themselves. The second run must find nothing left to do.
+    host = Host(tmp_path)
+    try:
+        first = Play(host, ansible_env, check=False, name="first")
+        second = Play(host, ansible_env, check=False, name="second")
+    finally:
+        host.close()
+    assert first.rc == 0 and not first.failures(), first.failures()
+    assert first.changed_files == sorted([
+        "etc/jail.conf", "etc/jail.conf.d/pg2.conf", "etc/login.conf", "etc/login.conf.db", "etc/master.passwd",
+        "etc/rc.conf", "etc/sysctl.conf"]), first.changed_files
+    with open(os.path.join(host.tree, "etc/rc.conf")) as handle:
+        rc_conf = handle.read()
+    assert 'postgresql_flags="-w -s -m fast"\n' in rc_conf and 'postgresql_login_class="postgres"\n' in rc_conf
+    with open(os.path.join(host.tree, "etc/master.passwd")) as handle:
+        assert "postgres:*:770:770:postgres:0:0:PostgreSQL Daemon:/var/db/postgres:/bin/sh\n" in handle.read()
+    assert "cap_mkdb %s/etc/login.conf" % host.tree in first.calls
+    assert "protect -p %d" % host.sleeper.pid in first.calls
+    assert [c for c in first.calls if c.startswith("sysctl kern.ipc.")] == [
+        "sysctl kern.ipc.shmall=2151680", "sysctl kern.ipc.shmmax=8813281280"]
+
+    assert second.rc == 0 and not second.failures(), second.failures()
+    assert [name for name, res in second.results() if res.get("changed")] == []
+    assert second.changed_files == []
+    assert second.diffs() == {}
+    for tool in ("cap_mkdb", "protect"):
+        assert second.calls_of(tool) == [], second.calls
+    assert [c for c in second.calls if "=" in c.split(" ", 1)[-1] and c.startswith(("sysctl", "sysrc"))] == []

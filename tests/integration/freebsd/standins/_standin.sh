@@ -4,16 +4,18 @@
 # answers read-only questions from recorded output, and refuses every call
 # that would change a real host when $PGHOST_STANDIN_READONLY is 1 - so a
 # check-mode run that tried to change something fails the test instead of
-# passing silently.
+# passing silently. With 0 (a real run, for the idempotence test) the
+# changing calls the roles make act on the test tree or the recorded answers
+# just enough for a second run to see their effect.
 standin_name=$(basename "$0")
 printf '%s\n' "$standin_name $*" >> "${PGHOST_STANDIN_LOG:-/dev/null}"
 recorded="${PGHOST_STANDIN_RECORDED:?PGHOST_STANDIN_RECORDED is not set: this test double only runs under tests/integration/test_freebsd_branches.py}"
 tree="${PGHOST_HARDENING_TEST_ROOT:?}"
 
+# Returns only in a real run; in a check-mode test the call fails.
 refuse_change() {
     if [ "${PGHOST_STANDIN_READONLY:-1}" = 1 ]; then
         echo "TEST DOUBLE $standin_name: refused a changing call in a check-mode test: $standin_name $*" >&2
         exit 97
     fi
-    exit 0
 }
