@@ -44,6 +44,8 @@ def failure(tasks):
     ("pg_service", {"pg_service_restart": "sometimes"}, ["pg_service_restart", "sometimes", "never, if_needed"]),
     ("pg_service", {"pg_service_oom": "maybe"}, ["pg_service_oom", "maybe"]),
     ("pg_limits", {"pg_limits_nofile": "lots"}, ["pg_limits_nofile", "lots"]),
+    ("pg_jail", {"pg_jail_isolation": "sometimes"}, ["pg_jail_isolation", "sometimes", "distinct_uid"]),
+    ("pg_jail", {"pg_jail_restart": "maybe"}, ["pg_jail_restart", "maybe"]),
 ])
 def test_argument_spec_refuses(tmp_path, ansible_env, role, extra, words):
     rc, tasks = run_role(tmp_path, role, extra, ansible_env)
@@ -61,6 +63,12 @@ def test_argument_spec_refuses(tmp_path, ansible_env, role, extra, words):
     ("pg_service", {"pg_service_limit_memlock": "lots"}, ["pg_service_limit_memlock", "lots", "infinity"]),
     ("pg_limits", {"pg_limits_nofile": -1}, ["pg_limits_nofile", "-1"]),
     ("pg_limits", {"pg_limits_memlock": "lots"}, ["pg_limits_memlock", "lots"]),
+    ("pg_limits", {"pg_limits_login_class": "default"}, ["pg_limits_login_class", "default"]),
+    ("pg_limits", {"pg_limits_login_class": "pg sql"}, ["pg_limits_login_class", "pg sql"]),
+    ("pg_jail", {"pg_jail_uid_range": [5000, 2000]}, ["pg_jail_uid_range", "5000", "2000"]),
+    ("pg_jail", {"pg_jail_uid_range": [20000]}, ["pg_jail_uid_range", "20000"]),
+    ("pg_jail", {"pg_jail_stop_timeout": 0}, ["pg_jail_stop_timeout", "0"]),
+    ("pg_jail", {"pg_jail_jails": [{"path": "/jails/pg1"}]}, ["pg_jail_jails", "name"]),
 ])
 def test_first_assert_refuses_before_anything_is_read(tmp_path, ansible_env, role, extra, words):
     rc, tasks = run_role(tmp_path, role, extra, ansible_env)
