@@ -41,6 +41,7 @@ def _test_override():
         return root, platform.lower()
     return None, None
 
+
 # /proc/meminfo field -> host dict key (values in kB, HugePages_* are counts).
 MEMINFO_KEYS = {
     "MemTotal": "mem_total_kb",

@@ -257,8 +257,8 @@ def test_sysv_semaphores_of_old_releases_go_to_loader_conf_with_reboot_required(
     # facts §8): 3000 connections need more sets than kern.ipc.semmni=50, a
     # loader tunable, so the change waits for the next boot (facts §8).
     run = check_run(tmp_path, ansible_env, pg_version="9.6",
-              pg_settings={"max_connections": 3000, "shared_memory_type": None, "huge_page_size": None,
-                           "shared_memory_size": None, "shared_memory_size_in_huge_pages": None})
+                    pg_settings={"max_connections": 3000, "shared_memory_type": None, "huge_page_size": None,
+                                 "shared_memory_size": None, "shared_memory_size_in_huge_pages": None})
     assert run.rc == 0 and not run.failures(), run.failures()
     before, after = run.diffs()["/boot/loader.conf"]
     block = after[after.index("# BEGIN pghost.hardening"):]
@@ -352,7 +352,7 @@ def test_jails_get_sysvshm_new_in_their_own_files_and_restarts_are_pending(run13
 def run10(tmp_path_factory, ansible_env):
     """FreeBSD 10.3: no sysvshm=new; pg1 and pg3 share the host's IPC and UID 770."""
     return check_run(tmp_path_factory.mktemp("freebsd10"), ansible_env, release="10.3-RELEASE-p29",
-               jls_fixture="jls-n-10.3.txt")
+                     jls_fixture="jls-n-10.3.txt")
 
 
 def test_freebsd_10_gets_a_distinct_uid_plan_and_nothing_applied(run10):

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by every TEST DOUBLE in this directory. Not FreeBSD code.
 #
 # Each stand-in logs its argv to $PGHOST_STANDIN_LOG (one line per call),
@@ -9,7 +10,10 @@
 # just enough for a second run to see their effect.
 standin_name=$(basename "$0")
 printf '%s\n' "$standin_name $*" >> "${PGHOST_STANDIN_LOG:-/dev/null}"
+# Both are used by the stand-ins that source this file.
+# shellcheck disable=SC2034
 recorded="${PGHOST_STANDIN_RECORDED:?PGHOST_STANDIN_RECORDED is not set: this test double only runs under tests/integration/test_freebsd_branches.py}"
+# shellcheck disable=SC2034
 tree="${PGHOST_HARDENING_TEST_ROOT:?}"
 
 # Returns only in a real run; in a check-mode test the call fails.
