@@ -169,6 +169,11 @@ def parse_meminfo(text):
     return values
 
 
+def parse_sysctl_names(text):
+    """`sysctl -N ...` output (one OID name per line) -> set of names."""
+    return set(line.strip() for line in (text or "").splitlines() if line.strip())
+
+
 def normalize_sysctl(value):
     """Collapse tabs/newlines: kernel.sem '32000\\t1024000000\\t500\\t32000\\n' -> single spaces.
     Numbers are accepted too (as pg_sysctl is given them); None gives ''."""
@@ -450,14 +455,25 @@ def _gather_freebsd(module, files):
                 committed_as_kb=None, commit_limit_kb=None, page_size=_page_size())
 
     jailed = values.get("security.jail.jailed", "0").strip() == "1"
+    # Which kern.ipc limits the running kernel lets sysctl(8) set: the rest
+    # are loader tunables, effective at the next boot (facts §8). The kernel
+    # says so itself (-W: writable variables); which ones are differs between
+    # releases (kern.ipc.semmsl was CTLFLAG_RW, later CTLFLAG_RWTUN; semusz is
+    # read-only on some). Without an answer, the table in kernel_keys.
+    rc, out, dummy = module.run_command([sysctl_bin, "-N", "-W", "kern.ipc"])
+    runtime = parse_sysctl_names(out) if rc == 0 else set()
+    if runtime:
+        loader_only = [name for name in MANAGED_SYSCTLS["freebsd"] if name not in runtime]
+    else:
+        loader_only = list(FREEBSD_LOADER_TUNABLES)
     sysctl = {}
     writable = {}
     namespaced = {}
     for name in MANAGED_SYSCTLS["freebsd"]:
         if name in values:
             sysctl[name] = normalize_sysctl(values[name])
-        # kern.ipc limits are global; loader tunables need a reboot (facts §8).
-        writable[name] = name not in FREEBSD_LOADER_TUNABLES and not jailed
+        # kern.ipc limits are global: a jail sets none of them.
+        writable[name] = name not in loader_only and not jailed
         namespaced[name] = False
     container = {"is_container": jailed, "type": "jail" if jailed else None}
     host.update(
@@ -469,6 +485,8 @@ def _gather_freebsd(module, files):
         apply_live=apply_live_map(writable, namespaced, jailed),
         logind_remove_ipc=None,
         service_mgr="rc",
+        loader_only=loader_only,
+        loader_only_source="sysctl -N -W kern.ipc" if runtime else "built-in table (sysctl -N -W gave no answer)",
     )
     return host
 

@@ -244,7 +244,8 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
         # as a list (the overcommit ratio before strict mode).
         "apply_order": list(proposed),
         # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (facts §8).
-        "boot_only": [name for name in proposed if name in FREEBSD_LOADER_TUNABLES],
+        # The host's own answer when pg_host_facts read it (sysctl -N -W).
+        "boot_only": [name for name in proposed if name in host.get("loader_only", FREEBSD_LOADER_TUNABLES)],
         "reasons": reasons + detail,
         # One line per key that depends only on the clusters and the policy,
         # never on the values in force, so a file commented with it stays

@@ -216,6 +216,20 @@ host:
           settings unless jailed; loader tunables never.
       type: dict
       sample: {"kernel.shmmax": true, "vm.swappiness": true}
+    loader_only:
+      description:
+        - FreeBSD only - the managed C(kern.ipc) settings the running kernel
+          does not let C(sysctl) set (not listed by C(sysctl -N -W kern.ipc)),
+          which go to C(/boot/loader.conf) and wait for the next boot.
+      type: list
+      elements: str
+      returned: on FreeBSD
+      sample: ["kern.ipc.shmmni", "kern.ipc.shmseg", "kern.ipc.semmni"]
+    loader_only_source:
+      description: FreeBSD only - where RV(host.loader_only) came from.
+      type: str
+      returned: on FreeBSD
+      sample: sysctl -N -W kern.ipc
     namespaced:
       description: Per setting, whether it belongs to the IPC namespace (C(kernel.shm*), C(kernel.sem)).
       type: dict

@@ -79,6 +79,8 @@ def build_host(base, release, jls_fixture, postmaster_pid, pg_version="16", pg_s
     with open(os.path.join(recorded, "freebsd-version.txt"), "w") as handle:
         handle.write(release + "\n")
     shutil.copyfile(os.path.join(JAILS, jls_fixture), os.path.join(recorded, "jls-n.txt"))
+    shutil.copyfile(os.path.join(ROOT, "tests", "unit", "fixtures", "freebsd", "sysctl-NW-kern.ipc-13.2.txt"),
+                    os.path.join(recorded, "sysctl-NW-kern.ipc.txt"))
     if pg_settings:
         path = os.path.join(recorded, "pg_settings-16.txt")
         with open(path) as handle:
@@ -214,14 +216,20 @@ def test_standins_were_only_asked_read_only_questions(run13):
         assert run13.calls_of(tool) == [], run13.calls
     assert all(c.split()[1:2] in (["usershow"], ["-R"]) for c in run13.calls_of("pw")), run13.calls_of("pw")
     assert all("=" not in c for c in run13.calls_of("sysctl")), run13.calls_of("sysctl")
-    # One sysctl call reads the host; one more reads the keys pg_sysctl manages.
+    # Two sysctl calls read the host (values, then which are runtime-writable);
+    # one more reads the keys pg_sysctl manages.
     assert run13.calls_of("sysctl")[0].startswith("sysctl -i -e hw.physmem")
+    assert run13.calls_of("sysctl")[1] == "sysctl -N -W kern.ipc"
+    assert len(run13.calls_of("sysctl")) == 3
 
 
 def test_host_cluster_is_found_running_with_sysv_shared_memory(run13):
     facts = run13.result("pg_kernel : Read the host and its PostgreSQL clusters")["ansible_facts"]
     assert facts["pghost_host"]["platform"] == "freebsd"
     assert facts["pghost_host"]["mem_total_kb"] == 34253561856 // 1024
+    assert facts["pghost_host"]["loader_only_source"] == "sysctl -N -W kern.ipc"
+    assert "kern.ipc.semmni" in facts["pghost_host"]["loader_only"]
+    assert "kern.ipc.shmmax" not in facts["pghost_host"]["loader_only"]
     (cluster,) = facts["pghost_clusters_found"]
     assert (cluster["data_directory"], cluster["version"], cluster["running"]) == ("/var/db/postgres/data16", "16", True)
     assert (cluster["shared_memory_type"], cluster["settings_source"]) == ("sysv", "pg_settings")

@@ -284,6 +284,7 @@ SYSCTL_ARGV = ("/sbin/sysctl", "-i", "-e", "hw.physmem", "vm.swap_total", "secur
      {"mem_total_kb": 8345672, "swap_total_kb": 3145728, "container": {"is_container": True, "type": "jail"}}),
 ])
 def test_gather_freebsd(fixture, swapinfo, expected):
+    # No answer to `sysctl -N -W kern.ipc` here: the built-in table decides.
     outputs = {SYSCTL_ARGV: (0, fixture_text("freebsd", fixture), "")}
     bins = {"sysctl": "/sbin/sysctl"}
     if swapinfo:
@@ -291,7 +292,9 @@ def test_gather_freebsd(fixture, swapinfo, expected):
         bins["swapinfo"] = "/usr/sbin/swapinfo"
     module = FakeModule(outputs, bins)
     host = gather_host(module, "freebsd")
-    assert set(host) == HOST_KEYS
+    assert set(host) == HOST_KEYS | {"loader_only", "loader_only_source"}
+    assert host["loader_only"] == list(FREEBSD_LOADER_TUNABLES)
+    assert host["loader_only_source"].startswith("built-in table")
     for key, value in expected.items():
         assert host[key] == value
     assert module.calls[0] == list(SYSCTL_ARGV)
@@ -307,6 +310,30 @@ def test_gather_freebsd(fixture, swapinfo, expected):
         assert host["apply_live"][name] is host["writable"][name]
     assert host["logind_remove_ipc"] is None
     assert host["service_mgr"] == "rc"
+
+
+NW_ARGV = ("/sbin/sysctl", "-N", "-W", "kern.ipc")
+
+
+@pytest.mark.parametrize("drop, loader_only", [
+    # FreeBSD 13.2 (hand-written from sysv_shm.c/sysv_sem.c: CTLFLAG_RWTUN
+    # for shmmax, shmmin, shmall, shm_use_phys, semmsl, semvmx, semaem;
+    # CTLFLAG_RDTUN for the rest): the built-in table agrees.
+    ((), FREEBSD_LOADER_TUNABLES),
+    # A kernel whose semmsl is read-only at runtime: it goes to loader.conf.
+    (("kern.ipc.semmsl",), FREEBSD_LOADER_TUNABLES + ("kern.ipc.semmsl",)),
+])
+def test_freebsd_loader_only_comes_from_the_kernel(drop, loader_only):
+    writable = [n for n in fixture_text("freebsd", "sysctl-NW-kern.ipc-13.2.txt").splitlines() if n not in drop]
+    outputs = {SYSCTL_ARGV: (0, fixture_text("freebsd", "sysctl-e-host.txt"), ""),
+               NW_ARGV: (0, "\n".join(writable) + "\n", "")}
+    module = FakeModule(outputs, {"sysctl": "/sbin/sysctl"})
+    host = gather_host(module, "freebsd")
+    assert module.calls[1] == list(NW_ARGV)
+    assert sorted(host["loader_only"]) == sorted(loader_only)
+    assert host["loader_only_source"] == "sysctl -N -W kern.ipc"
+    for name in FREEBSD_SYSCTLS:
+        assert host["writable"][name] is (name not in loader_only)
 
 
 def test_unsupported_platform():

@@ -472,6 +472,18 @@ def test_freebsd_sysv_main_area():
     assert result["proposed"] == {"kern.ipc.shmmax": 1073741824, "kern.ipc.shmall": 262144}
 
 
+def test_freebsd_boot_only_follows_the_hosts_own_loader_only_list():
+    current = dict((name, "0") for name in FREEBSD_EXAMPLE)
+    table = plan("freebsd", {"page_size": 4096}, [dict(CLUSTER_96)], current=current)
+    # The built-in table: shmmni and the semaphore counts wait for a boot, semmsl is runtime.
+    assert sorted(table["boot_only"]) == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.shmmni"]
+    # A kernel that reported semmsl as not writable (pg_host_facts: sysctl -N -W).
+    host = {"page_size": 4096, "loader_only": ["kern.ipc.shmmni", "kern.ipc.semmni", "kern.ipc.semmns",
+                                                "kern.ipc.semmsl"]}
+    told = plan("freebsd", host, [dict(CLUSTER_96)], current=current)
+    assert sorted(told["boot_only"]) == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.semmsl", "kern.ipc.shmmni"]
+
+
 def test_freebsd_ignores_linux_only_switches():
     result = plan("freebsd", {"page_size": 4096}, [{"version": "16"}], overcommit_ratio="50",
                   manage_overcommit=True, manage_hugepages=True, current={"vm.overcommit_kbytes": 5})
