@@ -356,6 +356,15 @@ def test_jails_get_sysvshm_new_in_their_own_files_and_restarts_are_pending(run13
     assert run13.calls_of("jls") == ["jls -n"] and run13.calls_of("freebsd-version") == ["freebsd-version -u"]
 
 
+def test_a_jail_sharing_the_hosts_ipc_and_server_uid_is_warned_about(run13):
+    # pg3 runs with the host's IPC (inherit) and UID 770, the UID of the
+    # host's own PostgreSQL: the same collision, with the host's server.
+    warnings = run13.result("pg_jail : Read the jails")["warnings"]
+    assert any(w.startswith("jail pg3 shares the host's SysV IPC namespace and runs PostgreSQL as UID 770")
+               for w in warnings), warnings
+    assert not any("jail pg4 " in w for w in warnings), "pg4's UID 5003 is its own"
+
+
 @pytest.fixture(scope="module")
 def run10(tmp_path_factory, ansible_env):
     """FreeBSD 10.3: no sysvshm=new; pg1 and pg3 share the host's IPC and UID 770."""
