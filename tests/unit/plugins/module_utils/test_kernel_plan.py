@@ -478,8 +478,8 @@ def test_freebsd_boot_only_follows_the_hosts_own_loader_only_list():
     # The built-in table: shmmni and the semaphore counts wait for a boot, semmsl is runtime.
     assert sorted(table["boot_only"]) == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.shmmni"]
     # A kernel that reported semmsl as not writable (pg_host_facts: sysctl -N -W).
-    host = {"page_size": 4096, "loader_only": ["kern.ipc.shmmni", "kern.ipc.semmni", "kern.ipc.semmns",
-                                                "kern.ipc.semmsl"]}
+    loader_only = ["kern.ipc.shmmni", "kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.semmsl"]
+    host = {"page_size": 4096, "loader_only": loader_only}
     told = plan("freebsd", host, [dict(CLUSTER_96)], current=current)
     assert sorted(told["boot_only"]) == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.semmsl", "kern.ipc.shmmni"]
 
