@@ -8,13 +8,17 @@ calls them. Facts: ../shared/reference/postgres-kernel-facts.md ("facts §N").
 
 Three drop-ins per unit, one concern each, so a user can read or override one:
   60-pghost-oom.conf       OOMScoreAdjust for the postmaster, PG_OOM_ADJUST_* so
-                           each child resets its own score after fork (facts §4)
+                           each child resets its own score after fork (facts §4),
+                           and OOMPolicy=continue so that one backend killed by
+                           the OOM killer is PostgreSQL's crash restart, not the
+                           end of the service
   60-pghost-shutdown.conf  KillMode=mixed, KillSignal=SIGINT (fast shutdown),
                            TimeoutStopSec long enough for the final checkpoint (facts §6)
   60-pghost-limits.conf    LimitNOFILE/NPROC/MEMLOCK as soft:hard, never below
                            what the unit already has
-OOM and limits are applied by systemd when it starts the process, so they
-need a restart; the shutdown settings are read at stop time and need only
+OOMScoreAdjust, PG_OOM_ADJUST_* and the limits are applied by systemd when it
+starts the process, so they need a restart; OOMPolicy and the shutdown
+settings are read when the event happens (an OOM kill, a stop) and need only
 the daemon-reload.
 """
 
@@ -28,8 +32,6 @@ OOM_DROPIN = "60-pghost-oom.conf"
 SHUTDOWN_DROPIN = "60-pghost-shutdown.conf"
 LIMITS_DROPIN = "60-pghost-limits.conf"
 DROPINS = (OOM_DROPIN, SHUTDOWN_DROPIN, LIMITS_DROPIN)
-# Applied by systemd at exec time: the running postmaster keeps the old ones.
-NEED_RESTART = (OOM_DROPIN, LIMITS_DROPIN)
 
 INFINITY = float("inf")
 # systemd's Limit* keys and the /proc/<pid>/limits rows they set.
@@ -39,6 +41,13 @@ LIMITS = (
     ("memlock", "LimitMEMLOCK", "Max locked memory"),
 )
 OOM_FILE = "/proc/self/oom_score_adj"
+# OOMPolicy= (systemd 243+, systemd.service(5)): what systemd does to the unit
+# when the kernel OOM killer kills one of its processes. Its default `stop`
+# stops the whole unit - in the middle of PostgreSQL's own crash restart -
+# after one backend was killed; `continue` leaves that decision to the
+# postmaster. Older systemd ignores the key with a warning ("Unknown key").
+OOM_POLICIES = ("continue", "stop", "kill")
+OOM_POLICY_SINCE = 243
 # PostgreSQL reads PG_OOM_ADJUST_VALUE only when PG_OOM_ADJUST_FILE is set,
 # and then writes it into the child's own file after fork (9.5+,
 # src/backend/postmaster/fork_process.c; facts §4).
@@ -220,7 +229,7 @@ def uses_pg_ctlcluster(exec_start):
     return any("pg_ctlcluster" in line for line in exec_start)
 
 
-def oom_dropin(score, backend_score, exec_start, env_file=None):
+def oom_dropin(score, backend_score, exec_start, env_file=None, policy="continue"):
     """The OOM split of facts §4: the postmaster shielded, each backend reset to backend_score.
 
     Debian's pg_ctlcluster runs as root and writes -900 to its own
@@ -231,9 +240,17 @@ def oom_dropin(score, backend_score, exec_start, env_file=None):
     pg_ctlcluster also replaces its whole environment with the cluster's
     `environment` file, so Environment= here would never reach the server;
     PG_OOM_ADJUST_* then go into that file (env_block) instead.
+    policy: OOMPolicy= (see OOM_POLICIES); None leaves it to the unit.
     """
-    lines = [HEADER, "# Postmaster protected, backends left killable: facts §4, fork_process.c.\n", "[Service]\n",
-             "OOMScoreAdjust=%d\n" % score]
+    lines = [HEADER, "# Postmaster protected, backends left killable: facts §4, fork_process.c.\n"]
+    if policy == "continue":
+        lines.append("# OOMPolicy=continue: when the OOM killer kills a backend, the postmaster resets the others\n"
+                     "# and recovers by itself; systemd's default (stop) would stop the whole service during\n"
+                     "# that recovery and leave it down. Needs systemd %d; older versions ignore the key.\n"
+                     % OOM_POLICY_SINCE)
+    lines += ["[Service]\n", "OOMScoreAdjust=%d\n" % score]
+    if policy:
+        lines.append("OOMPolicy=%s\n" % policy)
     if uses_pg_ctlcluster(exec_start):
         lines.append("# pg_ctlcluster replaces the environment: PG_OOM_ADJUST_* are set in %s\n"
                      % (env_file or "the cluster's environment file"))
@@ -317,22 +334,51 @@ def changed_settings(before, after):
 # Does the running postmaster have it?
 
 
+def unit_limits(show):
+    """{name: (soft, hard)} the unit gives a process it starts now, from
+    `systemctl show -p LimitX,LimitXSoft` (read after the daemon-reload, so
+    every drop-in, ours and any later one, is already merged by systemd)."""
+    result = {}
+    for name, unit_key, dummy in LIMITS:
+        hard, soft = show.get(unit_key), show.get(unit_key + "Soft")
+        try:
+            if hard:
+                hard_value = parse_limit_value(hard)
+                result[name] = (parse_limit_value(soft) if soft else hard_value, hard_value)
+        except UnitValueError:
+            pass
+    return result
+
+
+def pid1_caps(pid1_limits, pid1_can_raise):
+    """The hard limits systemd is held to: PID 1's own, but only when it
+    lacks CAP_SYS_RESOURCE (a container). With the capability - any real
+    host - systemd grants a unit's Limit* above its own limits, so nothing
+    is clamped: PID 1's `Max processes` is the kernel's boot default (half
+    of threads-max, e.g. 7719 on a 2 GiB machine), not a ceiling."""
+    return {} if pid1_can_raise else dict(pid1_limits)
+
+
 def expected_live(pair, cap):
     """What a process started now gets for `pair`: systemd lowers a limit it
     cannot grant to the closest one it can (setrlimit_closest in
     src/basic/rlimit-util.c) when it lacks CAP_SYS_RESOURCE, i.e. to its own
-    hard limit `cap` (PID 1's /proc/1/limits)."""
+    hard limit `cap` (PID 1's /proc/1/limits; see pid1_caps)."""
     if cap is None:
         return pair
     return min(pair[0], cap[1]), min(pair[1], cap[1])
 
 
-def restart_reasons(oom, backend_score, limits, environ, live_limits, caps, oom_source=OOM_DROPIN):
-    """Why the running postmaster does not have what the drop-ins give a new one.
+def restart_reasons(oom, backend_score, limits, environ, live_limits, caps, oom_source=OOM_DROPIN,
+                    limits_source=LIMITS_DROPIN, score=None, live_score=None, can_lower_score=True):
+    """Why the running postmaster does not have what the unit gives a new one.
 
     oom: True when the OOM split is managed; oom_source names the file that
-    sets PG_OOM_ADJUST_*. limits: {name: (soft, hard)} written.
-    environ / live_limits: the postmaster's, as read from /proc.
+    sets PG_OOM_ADJUST_*. limits: {name: (soft, hard)} the unit gives (its
+    effective Limit*, see unit_limits; limits_source names where they come
+    from). environ / live_limits / live_score: the postmaster's, read from
+    /proc. caps: from pid1_caps. score: the unit's OOMScoreAdjust, compared
+    only when the host can grant it (a negative score needs CAP_SYS_RESOURCE).
     """
     reasons = []
     if oom:
@@ -341,14 +387,28 @@ def restart_reasons(oom, backend_score, limits, environ, live_limits, caps, oom_
             if environ.get(name) != want[name]:
                 reasons.append("running postmaster has %s=%s, %s gives %s" % (
                     name, environ.get(name, "(unset)"), oom_source, want[name]))
+        if (score is not None and live_score is not None and live_score != score
+                and (score >= 0 or can_lower_score)):
+            reasons.append("running postmaster has oom_score_adj %d, %s gives %d" % (live_score, OOM_DROPIN, score))
     for name, unit_key, dummy in LIMITS:
         if name not in limits or name not in live_limits:
             continue
         expected = expected_live(limits[name], caps.get(name))
         if tuple(live_limits[name]) != tuple(expected):
             reasons.append("running postmaster has %s %s, %s gives %s" % (
-                unit_key, render_limit(live_limits[name]), LIMITS_DROPIN, render_limit(expected)))
+                unit_key, render_limit(live_limits[name]), limits_source, render_limit(expected)))
     return reasons
+
+
+def overridden(written, effective):
+    """'LimitX: ...' lines where systemd's merged unit does not give what our drop-in writes
+    (a drop-in sorted after ours, e.g. 99-local.conf, wins)."""
+    lines = []
+    for name, unit_key, dummy in LIMITS:
+        if name in written and name in effective and tuple(written[name]) != tuple(effective[name]):
+            lines.append("%s: %s writes %s, the unit gives %s (a later drop-in overrides it)" % (
+                unit_key, LIMITS_DROPIN, render_limit(written[name]), render_limit(effective[name])))
+    return lines
 
 
 def clamped(limits, caps):
@@ -396,3 +456,9 @@ def remove_ipc_verdict(owners, remove_ipc):
         return False, "already safe: RemoveIPC=no is in force for %s" % ", ".join(exposed)
     return True, ("RemoveIPC=yes would delete the shared memory and semaphores of %s (not system users) when "
                   "their last session ends" % ", ".join(exposed))
+
+
+def systemd_version(text):
+    """`systemctl show -p Version` ('252.39-1~deb12u1', '257.9-1') -> 252, or None."""
+    match = re.match(r"^\s*([0-9]+)", text or "")
+    return int(match.group(1)) if match else None

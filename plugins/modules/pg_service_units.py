@@ -22,7 +22,10 @@ description:
   - OOM - C(OOMScoreAdjust) for the postmaster, and
     C(PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj) with C(PG_OOM_ADJUST_VALUE)
     so every child process resets its own score after fork (PostgreSQL 9.5+);
-    without them every backend inherits the postmaster's protection.
+    without them every backend inherits the postmaster's protection. And
+    C(OOMPolicy=continue) (systemd 243+), so that a backend killed by the OOM
+    killer ends in PostgreSQL's own crash restart instead of systemd stopping
+    the whole unit (its default C(stop)); it needs a daemon-reload, not a restart.
   - Units that start through Debian's C(pg_ctlcluster) need two more things.
     It replaces its whole environment with the cluster's
     C(/etc/postgresql/VERSION/NAME/environment) file, so C(Environment=) lines
@@ -40,11 +43,15 @@ description:
     units with one C(systemctl show), keeps the never-lower rule against the
     unit's other files, reloads systemd once, and compares with the live
     postmaster in the same call.
-  - Never restarts anything. Restart-pending is decided from the live process
-    (C(/proc/PID/environ) and C(/proc/PID/limits)), so it stays pending on
-    later runs until the server is restarted. A limit the host cannot grant
-    (systemd lowers it to its own hard limit when it lacks C(CAP_SYS_RESOURCE),
-    as in containers) is reported in RV(clusters[].clamped), not as pending.
+  - Never restarts anything. Restart-pending compares what systemd's merged
+    unit gives a new process (C(systemctl show) after the daemon-reload, so a
+    later drop-in that overrides ours counts) with the live process
+    (C(/proc/PID/environ), C(/proc/PID/limits), C(/proc/PID/oom_score_adj)),
+    so it stays pending on later runs until the server is restarted, and is
+    not pending once it has been. A limit the host cannot grant (systemd
+    lowers it to its own hard limit only when PID 1 lacks C(CAP_SYS_RESOURCE),
+    as in containers) is reported in RV(clusters[].clamped), not as pending;
+    on a host where PID 1 has the capability nothing is clamped.
 options:
   clusters:
     description:
@@ -70,6 +77,14 @@ options:
     description: C(PG_OOM_ADJUST_VALUE), the score each backend sets for itself after fork.
     type: int
     default: 0
+  oom_policy:
+    description:
+      - C(OOMPolicy) of the unit, written with O(oom). C(continue) leaves a backend's OOM kill to the postmaster,
+        which resets the other backends and recovers; C(stop) (systemd's default) stops the whole unit,
+        C(kill) kills it. Needs systemd 243 or later; older versions ignore the key, which is warned about.
+    type: str
+    choices: [continue, stop, kill]
+    default: continue
   shutdown:
     description: Manage C(60-pghost-shutdown.conf). When false the file is left as it is.
     type: bool
@@ -173,6 +188,12 @@ clusters:
     clamped:
       description: Limits the host cannot grant in full, C(name -> [asked, granted]) (systemd lowers them).
       type: dict
+    unit_properties:
+      description:
+        - The managed properties as systemd's merged unit gives them (C(systemctl show), read after the
+          daemon-reload) - C(OOMScoreAdjust), C(OOMPolicy), C(KillMode), C(KillSignal), C(TimeoutStopUSec),
+          C(LimitX) (hard) and C(LimitXSoft). Empty in check mode while a drop-in would change.
+      type: dict
     live:
       description:
         - What the running postmaster has, read from C(/proc) - C(pid), C(oom_score_adj), C(environ) (the
@@ -183,6 +204,10 @@ daemon_reload:
   description: Whether C(systemctl daemon-reload) ran (or would run in check mode).
   returned: always
   type: bool
+systemd_version:
+  description: systemd's major version (C(systemctl show -p Version)); null without units or when unreadable.
+  returned: always
+  type: int
 server_users:
   description: The clusters' OS users, C(name -> {uid, system}); system users are those logind spares.
   returned: always
@@ -210,16 +235,21 @@ from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec impo
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
+from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
 
+# The properties the drop-ins manage, as systemd's merged unit gives them.
+SHOW_VERIFY = ("OOMScoreAdjust", "OOMPolicy", "KillMode", "KillSignal", "TimeoutStopUSec") + tuple(
+    "%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
 SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
-             "DropInPaths")
+             "DropInPaths") + SHOW_VERIFY
 # How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT) ...
 CRASH_RESULTS = ("signal", "core-dump")
 # ... and how systemd records it when an ExecStop= that fails afterwards sets
 # Result=exit-code (Debian's pg_ctlcluster stop exits 2 for a dead cluster):
 # the main process's si_code, CLD_KILLED = 2, CLD_DUMPED = 3 (waitid(2)).
 KILLED_CODES = ("2", "3")
-SHOW_MANAGER = tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
+SHOW_MANAGER = ("Version",) + tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS
+                                    for soft in ("", "Soft"))
 
 
 def systemctl_show(module, systemctl, properties, units=()):
@@ -339,7 +369,7 @@ def plan_unit(module, files, cluster, index, unit_info, manager):
     if p["oom"]:
         env_file = debian_env_file(cluster) if su.uses_pg_ctlcluster(base["exec_start"]) else None
         desired.append((dropin_dir + "/" + su.OOM_DROPIN, su.oom_dropin(
-            p["oom_score_adjust"], p["backend_oom_score_adjust"], base["exec_start"], env_file)))
+            p["oom_score_adjust"], p["backend_oom_score_adjust"], base["exec_start"], env_file, p["oom_policy"])))
         if env_file:
             try:
                 desired.append((env_file, su.env_block(files.read(env_file, ""), p["backend_oom_score_adjust"])))
@@ -359,6 +389,45 @@ def plan_unit(module, files, cluster, index, unit_info, manager):
     return desired, limits, oom_source
 
 
+def judge(module, files, cluster, result, unit_info, judged):
+    """Fill result's restart verdict from the live postmaster (or the pid file and unit state).
+
+    judged: (limits the unit gives, where they come from, oom_source, caps, can_raise, children)."""
+    p = module.params
+    limits, limits_source, oom_source, caps, can_raise, children = judged
+    live = live_state(files, cluster.get("pid"), children) if cluster.get("running") else {}
+    if live:
+        result["reasons"] = su.restart_reasons(
+            p["oom"], p["backend_oom_score_adjust"], limits, live["environ"], live.pop("limits_raw"),
+            caps, oom_source, limits_source, score=p["oom_score_adjust"], live_score=live["oom_score_adj"],
+            can_lower_score=can_raise)
+        result["restart"] = "pending" if result["reasons"] else "not needed"
+        result["live"] = live
+    else:
+        why = crashed_reason(files, cluster, unit_info)
+        result["restart"] = "crashed" if why else "not running"
+        result["reasons"] = [why] if why else []
+
+
+def verify_unit(module, result, limits, shown, systemd_version):
+    """What systemd's merged unit gives, as `systemctl show` reports it, and a warning where it is
+    not what the drop-ins write. Returns the unit's effective limits ({} when not readable)."""
+    p = module.params
+    result["unit_properties"] = dict((k, shown[k]) for k in SHOW_VERIFY if k in shown)
+    effective = su.unit_limits(shown)
+    if not effective:
+        return {}
+    for line in su.overridden(limits, effective):
+        module.warn("%s: %s" % (result["unit"], line))
+    if p["oom"] and shown.get("OOMPolicy", "") != p["oom_policy"]:
+        module.warn("%s: OOMPolicy is %r, not %s as 60-pghost-oom.conf writes: %s" % (
+            result["unit"], shown.get("OOMPolicy", ""), p["oom_policy"],
+            "systemd %s predates OOMPolicy= (%d); a backend killed by the OOM killer stops the whole unit"
+            % (systemd_version, su.OOM_POLICY_SINCE) if systemd_version and systemd_version < su.OOM_POLICY_SINCE
+            else "a later drop-in overrides it"))
+    return effective
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -368,6 +437,7 @@ def main():
             oom=dict(type="bool", default=True),
             oom_score_adjust=dict(type="int", default=-1000),
             backend_oom_score_adjust=dict(type="int", default=0),
+            oom_policy=dict(type="str", default="continue", choices=list(su.OOM_POLICIES)),
             shutdown=dict(type="bool", default=True),
             timeout_stop_sec=dict(type="int", default=3600),
             limits=dict(type="bool", default=True),
@@ -378,6 +448,79 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_input(module)
+    p = module.params
+    files = HostFiles()
+    systemctl = module.get_bin_path("systemctl", required=True)
+    with_unit = [(i, c) for i, c in enumerate(p["clusters"]) if c.get("unit")]
+    for c in p["clusters"]:
+        if not c.get("unit"):
+            module.warn("%s: no systemd unit is known for this cluster; give `unit` in pghost_clusters to manage it"
+                        % (c.get("name") or c.get("data_directory")))
+    units = sorted(set(c["unit"] for dummy, c in with_unit))
+    shown = show_units(module, systemctl, units)
+    manager = systemctl_show(module, systemctl, SHOW_MANAGER)[0] if units else {}
+    systemd_version = su.systemd_version(manager.get("Version"))
+    # PID 1 holds systemd's limits to its own only without CAP_SYS_RESOURCE.
+    can_raise = has_capability(files.read("/proc/1/status", ""), CAP_SYS_RESOURCE, "CapEff")
+    caps = su.pid1_caps(su.parse_proc_limits(files.read("/proc/1/limits", "")), can_raise)
+
+    results, diffs, lines, written = [], [], [], {}
+    for index, cluster in enumerate(p["clusters"]):
+        result = dict(name=cluster.get("name"), unit=cluster.get("unit"), data_directory=cluster.get("data_directory"),
+                      files={}, changed=[], restart="not needed", reasons=[], limits={}, clamped={}, live={},
+                      unit_properties={})
+        results.append(result)
+        if not cluster.get("unit"):
+            result["restart"] = "no unit"
+            continue
+        info = shown.get(cluster["unit"], {})
+        if info.get("LoadState") not in ("loaded", None):
+            module.fail_json(msg="%s: unit %s is %s; check `unit` of this cluster; nothing was written"
+                             % (result["name"], cluster["unit"], info.get("LoadState")))
+        desired, limits, oom_source = plan_unit(module, files, cluster, index, info, su.manager_limits(manager))
+        result["limits"] = dict((k, su.render_limit(v)) for k, v in limits.items())
+        result["clamped"] = su.clamped(limits, caps)
+        written[index] = (limits, oom_source, info)
+        diffs.extend(write_changes(module, files, desired, result))
+
+    units_changed = any(path.endswith(".conf") for r in results for path, state in r["files"].items()
+                        if state == "changed")
+    if units_changed and not module.check_mode:
+        rc, out, err = module.run_command([systemctl, "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg="systemctl daemon-reload failed: %s" % (err or out).strip(), clusters=results)
+        shown = show_units(module, systemctl, units)
+    # In check mode with changes pending, systemd still has the old unit:
+    # judge against the drop-ins' own values instead.
+    trust_show = not (units_changed and module.check_mode)
+
+    children = None  # read from /proc once, when the first running cluster needs it
+    for index, (cluster, result) in enumerate(zip(p["clusters"], results)):
+        if index not in written:
+            continue
+        limits, oom_source, info = written[index]
+        effective = (verify_unit(module, result, limits, shown.get(cluster["unit"], {}), systemd_version)
+                     if trust_show else {})
+        if cluster.get("running") and children is None:
+            children = children_by_ppid(files)
+        source = ("unit %s" % cluster["unit"]) if effective else su.LIMITS_DROPIN
+        judge(module, files, cluster, result, info,
+              (effective or limits, source, oom_source, caps, can_raise, children))
+        lines.append("%s (%s): %s; restart %s%s" % (
+            result["name"], cluster["unit"], ", ".join(result["changed"]) or "no change", result["restart"],
+            ": " + "; ".join(result["reasons"]) if result["reasons"] else ""))
+
+    owners = server_users(files, p["clusters"])
+    needs_no, verdict = su.remove_ipc_verdict(owners, p["logind_remove_ipc"])
+    module.exit_json(changed=bool(diffs), clusters=results, daemon_reload=units_changed,
+                     systemd_version=systemd_version, server_users=owners,
+                     logind=dict(remove_ipc=p["logind_remove_ipc"], needs_remove_ipc_no=needs_no, verdict=verdict),
+                     msg="\n".join(lines), diff=diffs)
+
+
+def check_input(module):
+    """Refuse values systemd or the kernel would refuse, before anything is read or written."""
     p = module.params
     for name in ("oom_score_adjust", "backend_oom_score_adjust"):
         if not -1000 <= p[name] <= 1000:
@@ -392,76 +535,29 @@ def main():
         module.fail_json(msg="limit_memlock: %r is not allowed; give auto, infinity or a positive number of bytes; "
                              "nothing was written" % memlock)
 
-    files = HostFiles()
-    systemctl = module.get_bin_path("systemctl", required=True)
-    with_unit = [(i, c) for i, c in enumerate(p["clusters"]) if c.get("unit")]
-    for c in p["clusters"]:
-        if not c.get("unit"):
-            module.warn("%s: no systemd unit is known for this cluster; give `unit` in pghost_clusters to manage it"
-                        % (c.get("name") or c.get("data_directory")))
-    units = sorted(set(c["unit"] for dummy, c in with_unit))
-    shown = dict((b.get("Id"), b) for b in systemctl_show(module, systemctl, SHOW_UNIT, units)) if units else {}
-    manager = su.manager_limits(systemctl_show(module, systemctl, SHOW_MANAGER)[0]) if units else {}
-    caps = su.parse_proc_limits(files.read("/proc/1/limits", ""))
 
-    results, diffs, lines, units_changed = [], [], [], False
-    children = None  # read from /proc once, when the first running cluster needs it
-    for index, cluster in enumerate(p["clusters"]):
-        result = dict(name=cluster.get("name"), unit=cluster.get("unit"), data_directory=cluster.get("data_directory"),
-                      files={}, changed=[], restart="not needed", reasons=[], limits={}, clamped={}, live={})
-        results.append(result)
-        if not cluster.get("unit"):
-            result["restart"] = "no unit"
+def show_units(module, systemctl, units):
+    """{unit: properties} from one `systemctl show` for all units."""
+    return dict((b.get("Id"), b) for b in systemctl_show(module, systemctl, SHOW_UNIT, units)) if units else {}
+
+
+def write_changes(module, files, desired, result):
+    """Write each (path, text) that differs (not in check mode); record it in result; return the diffs."""
+    diffs = []
+    for path, text in desired:
+        before = files.read(path, "")
+        if before == text:
+            result["files"][path] = "unchanged"
             continue
-        unit = cluster["unit"]
-        info = shown.get(unit, {})
-        if info.get("LoadState") not in ("loaded", None):
-            module.fail_json(msg="%s: unit %s is %s; check `unit` of this cluster; nothing was written"
-                             % (result["name"], unit, info.get("LoadState")))
-        desired, limits, oom_source = plan_unit(module, files, cluster, index, info, manager)
-        result["limits"] = dict((k, su.render_limit(v)) for k, v in limits.items())
-        result["clamped"] = su.clamped(limits, caps)
-        for path, text in desired:
-            before = files.read(path, "")
-            if before == text:
-                result["files"][path] = "unchanged"
-                continue
-            result["files"][path] = "changed"
-            if path.endswith(".conf"):
-                result["changed"].extend(su.changed_settings(before, text))
-                units_changed = True
-            else:
-                result["changed"].append("%s: PG_OOM_ADJUST_VALUE=%d" % (path, p["backend_oom_score_adjust"]))
-            diffs.append(dict(before=before, after=text, before_header=path, after_header=path))
-            if not module.check_mode:
-                write_atomically(files.path(path), text)
-
-        if cluster.get("running") and children is None:
-            children = children_by_ppid(files)
-        live = live_state(files, cluster.get("pid"), children) if cluster.get("running") else {}
-        if live:
-            result["reasons"] = su.restart_reasons(p["oom"], p["backend_oom_score_adjust"], limits,
-                                                   live["environ"], live.pop("limits_raw"), caps, oom_source)
-            result["restart"] = "pending" if result["reasons"] else "not needed"
-            result["live"] = live
+        result["files"][path] = "changed"
+        if path.endswith(".conf"):
+            result["changed"].extend(su.changed_settings(before, text))
         else:
-            why = crashed_reason(files, cluster, info)
-            result["restart"] = "crashed" if why else "not running"
-            result["reasons"] = [why] if why else []
-        lines.append("%s (%s): %s; restart %s%s" % (
-            result["name"], unit, ", ".join(result["changed"]) or "no change", result["restart"],
-            ": " + "; ".join(result["reasons"]) if result["reasons"] else ""))
-
-    if units_changed and not module.check_mode:
-        rc, out, err = module.run_command([systemctl, "daemon-reload"])
-        if rc != 0:
-            module.fail_json(msg="systemctl daemon-reload failed: %s" % (err or out).strip(), clusters=results)
-    owners = server_users(files, p["clusters"])
-    needs_no, verdict = su.remove_ipc_verdict(owners, p["logind_remove_ipc"])
-    module.exit_json(changed=bool(diffs), clusters=results, daemon_reload=units_changed,
-                     server_users=owners, logind=dict(remove_ipc=p["logind_remove_ipc"], needs_remove_ipc_no=needs_no,
-                                                      verdict=verdict), msg="\n".join(lines),
-                     diff=diffs)
+            result["changed"].append("%s: PG_OOM_ADJUST_VALUE=%d" % (path, module.params["backend_oom_score_adjust"]))
+        diffs.append(dict(before=before, after=text, before_header=path, after_header=path))
+        if not module.check_mode:
+            write_atomically(files.path(path), text)
+    return diffs
 
 
 if __name__ == "__main__":

@@ -132,8 +132,23 @@ def test_oom_dropin_plain_unit_sets_environment():
     text = su.oom_dropin(-1000, 0, ["/usr/pgsql-16/bin/postmaster -D ${PGDATA}"])
     assert su.dropin_settings(text) == [
         ("OOMScoreAdjust", "-1000"),
+        ("OOMPolicy", "continue"),
         ("Environment", "PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj"),
         ("Environment", "PG_OOM_ADJUST_VALUE=0")]
+
+
+@pytest.mark.parametrize("policy, line, comment", [
+    ("continue", "OOMPolicy=continue", True),
+    ("stop", "OOMPolicy=stop", False),
+    ("kill", "OOMPolicy=kill", False),
+    (None, None, False),
+])
+def test_oom_dropin_policy(policy, line, comment):
+    text = su.oom_dropin(-1000, 0, ["/usr/lib/postgresql/15/bin/postgres -D /srv/pg"], policy=policy)
+    settings = ["%s=%s" % kv for kv in su.dropin_settings(text)]
+    assert [s for s in settings if s.startswith("OOMPolicy=")] == ([line] if line else [])
+    # The reason is written where a reader of the unit finds it.
+    assert ("systemd's default (stop) would stop the whole service" in text) is comment
 
 
 def test_oom_dropin_pg_ctlcluster_unit_puts_the_score_back_and_no_environment():
@@ -228,6 +243,74 @@ def test_restart_not_needed_when_the_postmaster_has_everything_the_host_can_gran
 
 def test_restart_reasons_ignore_oom_when_not_managed():
     assert su.restart_reasons(False, 0, {}, {}, {}, {}) == []
+
+
+# A real host (Debian 12, 2 GiB VM): PID 1's `Max processes` is the kernel's
+# boot default, 7719 here, and systemd's DefaultLimitNPROC follows it; PID 1
+# has CAP_SYS_RESOURCE, so a unit gets LimitNPROC=65536 in full.
+REAL_PID1_LIMITS = {"nofile": (1024, 524288), "nproc": (7719, 7719), "memlock": (8388608, 8388608)}
+ENV_OK = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "PG_OOM_ADJUST_VALUE": "0"}
+
+
+def test_pid1_caps_only_without_cap_sys_resource():
+    assert su.pid1_caps(REAL_PID1_LIMITS, True) == {}
+    assert su.pid1_caps(REAL_PID1_LIMITS, False) == REAL_PID1_LIMITS
+
+
+def test_restarted_postmaster_on_a_real_host_is_not_pending():
+    """Issue 11: the unit gives 65536:65536, the restarted postmaster has it; PID 1's 7719 is no cap."""
+    unit = {"nproc": (65536, 65536), "nofile": (65536, 524288)}
+    live = {"nproc": (65536, 65536), "nofile": (65536, 524288)}
+    caps = su.pid1_caps(REAL_PID1_LIMITS, True)
+    assert su.restart_reasons(True, 0, unit, ENV_OK, live, caps, score=-1000, live_score=-1000) == []
+    # The verdict before the fix: PID 1's limit taken as a cap, so a restart never satisfies it.
+    assert su.restart_reasons(True, 0, unit, ENV_OK, live, REAL_PID1_LIMITS, limits_source="X") == [
+        "running postmaster has LimitNPROC 65536:65536, X gives 7719:7719"]
+
+
+def test_postmaster_started_before_the_dropin_on_a_real_host_is_pending():
+    # Started with systemd's default 7719: equal to PID 1's limit, still pending.
+    unit = {"nproc": (65536, 65536)}
+    live = {"nproc": (7719, 7719)}
+    assert su.restart_reasons(True, 0, unit, ENV_OK, live, {}, limits_source="unit U") == [
+        "running postmaster has LimitNPROC 7719:7719, unit U gives 65536:65536"]
+
+
+@pytest.mark.parametrize("score, live, can_lower, pending", [
+    (-1000, -900, True, True),    # Debian's pg_ctlcluster score before the role's restart
+    (-1000, -1000, True, False),
+    (-1000, 0, False, False),     # a container refuses negative scores: not pending forever
+    (100, 0, False, True),        # raising is allowed everywhere
+    (-1000, None, True, False),   # unreadable
+])
+def test_restart_reasons_postmaster_score(score, live, can_lower, pending):
+    reasons = su.restart_reasons(True, 0, {}, ENV_OK, {}, {}, score=score, live_score=live,
+                                 can_lower_score=can_lower)
+    assert bool(reasons) is pending
+    if pending:
+        assert reasons == ["running postmaster has oom_score_adj %d, 60-pghost-oom.conf gives %d" % (live, score)]
+
+
+def test_unit_limits_from_systemctl_show():
+    shown = su.parse_show("LimitNOFILE=524288\nLimitNOFILESoft=65536\nLimitNPROC=65536\nLimitNPROCSoft=65536\n"
+                          "LimitMEMLOCK=infinity\nLimitMEMLOCKSoft=infinity\n")[0]
+    assert su.unit_limits(shown) == {"nofile": (65536, 524288), "nproc": (65536, 65536), "memlock": (INF, INF)}
+    assert su.unit_limits({}) == {}
+
+
+def test_overridden_names_a_later_dropin():
+    written = {"nproc": (65536, 65536), "nofile": (65536, 524288)}
+    effective = {"nproc": (4096, 4096), "nofile": (65536, 524288)}
+    assert su.overridden(written, effective) == [
+        "LimitNPROC: 60-pghost-limits.conf writes 65536:65536, the unit gives 4096:4096 (a later drop-in overrides it)"]
+    assert su.overridden(written, written) == []
+
+
+@pytest.mark.parametrize("text, version", [
+    ("252.39-1~deb12u1", 252), ("257.9-1~deb13u1", 257), ("239 (239-78.el8)", 239), ("", None), (None, None),
+])
+def test_systemd_version(text, version):
+    assert su.systemd_version(text) == version
 
 
 # ---------------------------------------------------------------- logind

@@ -13,6 +13,7 @@ import pytest
 from fake_module import run_main
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
+from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.modules import pg_service_units
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "systemd")
@@ -23,8 +24,32 @@ PID = 4242
 CLUSTER = {"name": "15/main", "version": "15", "unit": UNIT, "data_directory": "/var/lib/postgresql/15/main",
            "config_file": "/etc/postgresql/15/main/postgresql.conf", "owner": "postgres", "running": True,
            "pid": PID, "huge_pages": "try", "shared_memory_size_in_huge_pages": 72, "shared_memory_size_mb": 143}
-MANAGER_SHOW = ("DefaultLimitNOFILE=524288\nDefaultLimitNOFILESoft=1024\nDefaultLimitNPROC=32768\n"
+MANAGER_SHOW = ("Version=252.39-1~deb12u1\n"
+                "DefaultLimitNOFILE=524288\nDefaultLimitNOFILESoft=1024\nDefaultLimitNPROC=32768\n"
                 "DefaultLimitNPROCSoft=32768\nDefaultLimitMEMLOCK=8388608\nDefaultLimitMEMLOCKSoft=8388608\n")
+# /proc/1/status CapEff of systemd in a podman container here (no CAP_SYS_RESOURCE, bit 24)
+# and on a real host (every capability).
+CAPEFF_CONTAINER = "CapEff:\t000001fffeffffff\n"
+CAPEFF_HOST = "CapEff:\t000001ffffffffff\n"
+
+
+def unit_show(root, calls):
+    """What systemd shows for the unit after a daemon-reload: the unit file and
+    its drop-ins (name order) merged, the manager's defaults for what they leave unset."""
+    dropins = sorted(os.listdir(os.path.join(str(root), DROPIN_DIR.lstrip("/")))) if exists(root, DROPIN_DIR) else []
+    texts = [read(root, "/lib/systemd/system/postgresql@.service")] + [
+        read(root, "%s/%s" % (DROPIN_DIR, name)) for name in dropins]
+    manager = su.manager_limits(su.parse_show(MANAGER_SHOW)[0])
+    base = su.unit_baseline(texts, manager)
+    lines = ["Id=%s" % UNIT, "LoadState=loaded", calls["state"].strip(),
+             "FragmentPath=/lib/systemd/system/postgresql@.service",
+             "DropInPaths=%s" % " ".join("%s/%s" % (DROPIN_DIR, n) for n in dropins)]
+    for name, key, dummy in su.LIMITS:
+        soft, hard = base["limits"][name]
+        lines += ["%s=%s" % (key, su.render_limit_value(hard)), "%sSoft=%s" % (key, su.render_limit_value(soft))]
+    policy = [v for t in texts for sec, k, v in host_probe.parse_systemd_ini(t) if sec == "Service" and k == "OOMPolicy"]
+    lines.append("OOMPolicy=%s" % (policy[-1] if policy else "stop"))
+    return "\n".join(lines) + "\n"
 
 
 def put(root, path, content, binary=False):
@@ -50,6 +75,7 @@ def host(tmp_path, monkeypatch):
     put(tmp_path, "/etc/postgresql/15/main/environment", read(FIXTURES, "/debian-environment"))
     put(tmp_path, "/etc/login.defs", "UID_MIN\t\t\t 1000\n#SYS_UID_MAX\t\t  999\n")
     put(tmp_path, "/proc/1/limits", read(FIXTURES, "/proc-limits-pid1"))
+    put(tmp_path, "/proc/1/status", CAPEFF_CONTAINER)
     put(tmp_path, "/proc/%d/limits" % PID, read(FIXTURES, "/proc-limits-postmaster"))
     put(tmp_path, "/proc/%d/environ" % PID, b"PATH=/bin\0PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0", True)
     put(tmp_path, "/proc/%d/oom_score_adj" % PID, "0\n")
@@ -63,10 +89,7 @@ def host(tmp_path, monkeypatch):
     def run_command(self, argv, **kwargs):
         calls["run"].append(list(argv))
         if argv[1:3] == ["show", "-p"] and len(argv) > 4:
-            return 0, ("Id=%s\nLoadState=loaded\n%sFragmentPath=/lib/systemd/system/postgresql@.service\n"
-                       "DropInPaths=%s\n" % (UNIT, calls["state"], " ".join(sorted(
-                           "%s/%s" % (DROPIN_DIR, n) for n in os.listdir(os.path.join(str(tmp_path), DROPIN_DIR.lstrip("/")))
-                       )) if exists(tmp_path, DROPIN_DIR) else "")), ""
+            return 0, unit_show(tmp_path, calls), ""
         if argv[1:3] == ["show", "-p"]:
             return 0, MANAGER_SHOW, ""
         if argv[1:] == ["daemon-reload"]:
@@ -115,7 +138,7 @@ def test_first_run_writes_three_dropins_and_the_environment_block(host, monkeypa
     assert cluster["restart"] == "pending"
     assert cluster["reasons"] == [
         "running postmaster has PG_OOM_ADJUST_VALUE=(unset), /etc/postgresql/15/main/environment gives 0",
-        "running postmaster has LimitNOFILE 1024:20000, 60-pghost-limits.conf gives 20000:20000"]
+        "running postmaster has LimitNOFILE 1024:20000, unit postgresql@15-main.service gives 20000:20000"]
     assert cluster["clamped"]["nofile"] == ["65536:524288", "20000:20000"]
     assert cluster["live"]["backends"] == {"4243": 0, "4244": 0}
     assert cluster["live"]["oom_score_adj"] == 0
@@ -251,3 +274,105 @@ def test_children_are_read_from_proc_once_for_all_clusters(tmp_path):
             handle.write(stat + "\n")
     children = pg_service_units.children_by_ppid(host_probe.HostFiles(str(tmp_path)))
     assert children == {1: ["4242", "5000"], 4242: ["4243"], 5000: ["5001"]}
+
+
+def proc_limits(nofile, nproc, memlock):
+    """/proc/<pid>/limits in the kernel's layout, for the three managed rows."""
+    def cell(value):
+        return "unlimited" if value == su.INFINITY else str(value)
+    rows = [("Max processes", nproc, "processes"), ("Max open files", nofile, "files"),
+            ("Max locked memory", memlock, "bytes")]
+    return "Limit                     Soft Limit           Hard Limit           Units     \n" + "".join(
+        "%-26s%-21s%-21s%-10s\n" % (label, cell(pair[0]), cell(pair[1]), unit) for label, pair, unit in rows)
+
+
+@pytest.fixture
+def real_host(host):
+    """The same host as a real machine: PID 1 has CAP_SYS_RESOURCE and the kernel's
+    boot default of 7719 processes (a 2 GiB VM), which systemd does not hold units to."""
+    root, calls = host
+    put(root, "/proc/1/status", CAPEFF_HOST)
+    put(root, "/proc/1/limits", proc_limits((1024, 524288), (7719, 7719), (8388608, 8388608)))
+    put(root, "/proc/%d/limits" % PID, proc_limits((1024, 524288), (7719, 7719), (8388608, 8388608)))
+    put(root, "/proc/%d/oom_score_adj" % PID, "-900\n")
+    return root, calls
+
+
+def test_real_host_restart_then_nothing_pending_on_the_next_runs(real_host, monkeypatch, capsys):
+    """Issue 11: after the restart the postmaster has what the unit gives; PID 1's 7719 is not a cap,
+    so neither the restart's read-back nor the next run finds anything pending."""
+    root, calls = real_host
+    code, result = run_module(args(), monkeypatch, capsys)
+    cluster = result["clusters"][0]
+    assert cluster["clamped"] == {}
+    assert cluster["unit_properties"]["LimitNPROC"] == "65536" and cluster["unit_properties"]["OOMPolicy"] == "continue"
+    assert cluster["restart"] == "pending"
+    assert cluster["reasons"] == [
+        "running postmaster has PG_OOM_ADJUST_VALUE=(unset), /etc/postgresql/15/main/environment gives 0",
+        "running postmaster has oom_score_adj -900, 60-pghost-oom.conf gives -1000",
+        "running postmaster has LimitNOFILE 1024:524288, unit %s gives 65536:524288" % UNIT,
+        "running postmaster has LimitNPROC 7719:7719, unit %s gives 65536:65536" % UNIT,
+        "running postmaster has LimitMEMLOCK 8388608:8388608, unit %s gives 150994944:150994944" % UNIT]
+    # The restart: systemd starts the postmaster with what the unit gives.
+    put(root, "/proc/%d/environ" % PID, b"PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0PG_OOM_ADJUST_VALUE=0\0", True)
+    put(root, "/proc/%d/limits" % PID, proc_limits((65536, 524288), (65536, 65536), (150994944, 150994944)))
+    put(root, "/proc/%d/oom_score_adj" % PID, "-1000\n")
+    for check_mode in (True, False, False):
+        calls["run"].clear()
+        code, result = run_module(args(_ansible_check_mode=check_mode), monkeypatch, capsys)
+        assert result["changed"] is False
+        assert result["clusters"][0]["restart"] == "not needed", result["clusters"][0]["reasons"]
+        assert [SYSTEMCTL, "daemon-reload"] not in calls["run"]
+
+
+def test_container_without_cap_sys_resource_reports_clamps_not_pending(host, monkeypatch, capsys):
+    root, dummy = host
+    run_module(args(), monkeypatch, capsys)
+    # What systemd gave the restarted postmaster under PID 1's caps (nofile 20000, nproc 32768).
+    put(root, "/proc/%d/environ" % PID, b"PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0PG_OOM_ADJUST_VALUE=0\0", True)
+    put(root, "/proc/%d/limits" % PID, proc_limits((20000, 20000), (32768, 32768), (8388608, 8388608)))
+    code, result = run_module(args(), monkeypatch, capsys)
+    cluster = result["clusters"][0]
+    assert cluster["restart"] == "not needed", cluster["reasons"]
+    assert cluster["clamped"] == {"nofile": ["65536:524288", "20000:20000"], "nproc": ["65536:65536", "32768:32768"],
+                                  "memlock": ["150994944:150994944", "8388608:8388608"]}
+
+
+def test_a_later_dropin_that_overrides_ours_is_what_the_restart_is_judged_by(real_host, monkeypatch, capsys):
+    root, calls = real_host
+    put(root, DROPIN_DIR + "/99-local.conf", "[Service]\nLimitNPROC=4096\nOOMPolicy=stop\n")
+    put(root, "/proc/%d/limits" % PID, proc_limits((65536, 524288), (4096, 4096), (150994944, 150994944)))
+    code, result = run_module(args(), monkeypatch, capsys)
+    cluster = result["clusters"][0]
+    assert not [r for r in cluster["reasons"] if "LimitNPROC" in r], cluster["reasons"]
+    warned = "\n".join(calls["warned"])
+    assert "LimitNPROC: 60-pghost-limits.conf writes 65536:65536, the unit gives 4096:4096" in warned
+    assert "OOMPolicy is 'stop', not continue" in warned and "a later drop-in overrides it" in warned
+
+
+def test_systemd_without_oom_policy_is_warned_about(real_host, monkeypatch, capsys):
+    root, calls = real_host
+    monkeypatch.setattr(pg_service_units.su, "systemd_version", lambda text: 239)
+    original = unit_show
+
+    def old_systemd(root_, calls_):
+        return "\n".join(line for line in original(root_, calls_).splitlines() if not line.startswith("OOMPolicy="))
+
+    monkeypatch.setitem(globals(), "unit_show", old_systemd)
+    code, result = run_module(args(), monkeypatch, capsys)
+    assert "systemd 239 predates OOMPolicy= (243)" in "\n".join(calls["warned"])
+    assert "OOMPolicy=continue" in read(root, DROPIN_DIR + "/60-pghost-oom.conf")
+
+
+def test_oom_policy_change_needs_a_reload_not_a_restart(real_host, monkeypatch, capsys):
+    root, calls = real_host
+    put(root, "/proc/%d/environ" % PID, b"PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0PG_OOM_ADJUST_VALUE=0\0", True)
+    put(root, "/proc/%d/limits" % PID, proc_limits((65536, 524288), (65536, 65536), (150994944, 150994944)))
+    put(root, "/proc/%d/oom_score_adj" % PID, "-1000\n")
+    run_module(args(oom_policy="stop"), monkeypatch, capsys)
+    calls["run"].clear()
+    code, result = run_module(args(), monkeypatch, capsys)
+    cluster = result["clusters"][0]
+    assert cluster["changed"] == ["OOMPolicy=continue"]
+    assert [SYSTEMCTL, "daemon-reload"] in calls["run"]
+    assert cluster["restart"] == "not needed" and cluster["unit_properties"]["OOMPolicy"] == "continue"
