@@ -2,12 +2,12 @@
 # Both install what is missing first (host packages as root, .venv, images).
 SHELL := /bin/bash
 
-.PHONY: help demo test setup images lint sanity unit molecule constraints changelog clean
+.PHONY: help demo test setup images vm-images lint sanity unit molecule constraints changelog clean
 
 help:
 	@echo "make demo    run the site playbook against a throwaway PostgreSQL container (KEEP=1 keeps it, SUITE=trixie for PostgreSQL 17)"
 	@echo "make test    set up, then yamllint, ansible-lint, ansible-test sanity, unit tests and every Molecule scenario"
-	@echo "make setup | images | lint | sanity | unit | molecule | constraints | changelog | clean"
+	@echo "make setup | images | vm-images | lint | sanity | unit | molecule | constraints | changelog | clean"
 
 demo: setup
 	scripts/demo.sh
@@ -20,6 +20,10 @@ setup:
 
 images:
 	scripts/build-images.sh
+
+# Real-kernel VM disks for molecule/realkernel, made from the container images.
+vm-images: images
+	scripts/build-vm-images.sh
 
 lint: setup
 	source scripts/env.sh && yamllint --strict . && ansible-lint --offline --profile production

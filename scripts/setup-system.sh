@@ -6,6 +6,7 @@ set -euo pipefail
 
 # ansible-test sanity skips its ShellCheck test when the program is missing.
 packages=(podman runc debootstrap slirp4netns uidmap fuse-overlayfs shellcheck make git)
+packages+=(qemu-system-x86 qemu-utils e2fsprogs openssh-client) # test VMs: scripts/vm.sh
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make test` and `make demo` need, each step skipped when done:
-# host packages, the pinned .venv, the local container images, and the link
-# that makes this work tree the installed pghost.hardening collection.
+# host packages, the pinned .venv, the local container images, the
+# real-kernel VM disks made from them, and the link that makes this work tree
+# the installed pghost.hardening collection.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
@@ -9,6 +10,7 @@ source "$(dirname "$0")/env.sh"
 "$PGHOST_ROOT/scripts/setup-system.sh"
 "$PGHOST_ROOT/scripts/setup-venv.sh"
 "$PGHOST_ROOT/scripts/build-images.sh" "$@"
+"$PGHOST_ROOT/scripts/build-vm-images.sh" "$@"
 
 link="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pghost/hardening"
 mkdir -p "$(dirname "$link")"
