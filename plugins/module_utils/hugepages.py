@@ -24,14 +24,18 @@ def hugepage_need(c, default_hugepage_kb):
     page_kb = c.huge_page_size_bytes // 1024 if c.huge_page_size_bytes else default_hugepage_kb
     if not page_kb:
         return HugeNeed(0, 0, "%s: the kernel reports no huge page size; no huge pages" % c.name)
+    # The reasons end up in the comments of the files the roles write, so
+    # they name only what the number depends on: `try` and `on` need the same
+    # pages, and a running server reports `try` until the restart that makes
+    # a new `on` take effect - naming it would rewrite the file once more.
     reported = c.shared_memory_size_in_huge_pages
     if reported is not None and reported >= 0:
-        return HugeNeed(reported, page_kb, "%s: server-reported shared_memory_size_in_huge_pages %d (huge_pages=%s, %d kB pages)"
-                        % (c.name, reported, c.huge_pages, page_kb))
+        return HugeNeed(reported, page_kb, "%s: server-reported shared_memory_size_in_huge_pages %d (%d kB pages)"
+                        % (c.name, reported, page_kb))
     size, source = main_area_bytes(c)
     pages = ceil_div(size, page_kb * 1024)
-    return HugeNeed(pages, page_kb, "%s: ceil(%d bytes / %d kB) = %d pages, main area %s (huge_pages=%s)"
-                    % (c.name, size, page_kb, pages, source, c.huge_pages))
+    return HugeNeed(pages, page_kb, "%s: ceil(%d bytes / %d kB) = %d pages, main area %s"
+                    % (c.name, size, page_kb, pages, source))
 
 
 def host_hugepages(clusters, default_hugepage_kb):
