@@ -200,11 +200,12 @@ def unit_baseline(texts, manager_defaults):
             "exec_start": exec_start, "oom_score_adjust": oom}
 
 
-def manager_limits(show):
-    """{name: (soft, hard)} from the manager's DefaultLimitX / DefaultLimitXSoft properties."""
+def show_limits(show, prefix=""):
+    """{name: (soft, hard)} from `systemctl show`'s PREFIXLimitX (hard) and PREFIXLimitXSoft:
+    a unit's (prefix "") or the manager's DefaultLimit* (prefix "Default")."""
     result = {}
     for name, unit_key, dummy in LIMITS:
-        hard, soft = show.get("Default" + unit_key), show.get("Default" + unit_key + "Soft")
+        hard, soft = show.get(prefix + unit_key), show.get(prefix + unit_key + "Soft")
         try:
             if hard:
                 hard_value = parse_limit_value(hard)
@@ -212,6 +213,11 @@ def manager_limits(show):
         except UnitValueError:
             pass
     return result
+
+
+def manager_limits(show):
+    """{name: (soft, hard)} from the manager's DefaultLimitX / DefaultLimitXSoft properties."""
+    return show_limits(show, "Default")
 
 
 # ---------------------------------------------------------------------------
@@ -338,16 +344,7 @@ def unit_limits(show):
     """{name: (soft, hard)} the unit gives a process it starts now, from
     `systemctl show -p LimitX,LimitXSoft` (read after the daemon-reload, so
     every drop-in, ours and any later one, is already merged by systemd)."""
-    result = {}
-    for name, unit_key, dummy in LIMITS:
-        hard, soft = show.get(unit_key), show.get(unit_key + "Soft")
-        try:
-            if hard:
-                hard_value = parse_limit_value(hard)
-                result[name] = (parse_limit_value(soft) if soft else hard_value, hard_value)
-        except UnitValueError:
-            pass
-    return result
+    return show_limits(show)
 
 
 def pid1_caps(pid1_limits, pid1_can_raise):
