@@ -23,7 +23,7 @@ import time
 
 UNIT_PROPERTIES = [
     "ActiveState", "SubState", "Result", "MainPID", "FragmentPath", "DropInPaths",
-    "OOMScoreAdjust", "KillMode", "KillSignal", "TimeoutStopUSec", "Environment",
+    "OOMScoreAdjust", "OOMPolicy", "KillMode", "KillSignal", "TimeoutStopUSec", "Environment",
     "LimitNOFILE", "LimitNOFILESoft", "LimitNPROC", "LimitNPROCSoft",
     "LimitMEMLOCK", "LimitMEMLOCKSoft",
 ]

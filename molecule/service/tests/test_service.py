@@ -121,6 +121,10 @@ def test_systemd_reports_oom_score_and_fast_shutdown(clusters, role_vars, before
     for cluster in clusters:
         props = cluster["show"]
         assert int(props["OOMScoreAdjust"]) == role_vars["pg_service_oom_score_adjust"]
+        # A backend's OOM kill is the postmaster's to handle, not a reason to stop
+        # the unit (what it does under OOM is proven in molecule/realkernel).
+        assert props["OOMPolicy"] == "continue"
+        assert before[cluster["unit"]]["show"]["OOMPolicy"] == "stop"
         assert props["KillMode"] == "mixed"
         assert props["KillSignal"] == "2"  # SIGINT: fast shutdown
         # Never shorter than the unit's own TimeoutStopSec (Debian: 1h).
