@@ -283,8 +283,7 @@ def oom(label):
               "rows_before": before_rows, "acked_during": len(acked)}
     if unit_after["ActiveState"] != "active":
         # The baseline leaves the database down; bring it back to count rows.
-        run("systemctl", "start", cluster["unit"])
-        result["started_again"] = True
+        result["started_again"] = start_again(cluster)
     for dummy in range(60):
         if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
                check=False).returncode == 0:
@@ -296,6 +295,28 @@ def oom(label):
     result["rows_during_label"] = int(psql(cluster, "SELECT count(*) FROM rk_rows WHERE label = %s"
                                                     % sql_literal(label + "-during")).stdout)
     save("oom-" + label, result)
+
+
+def start_again(cluster):
+    """Start a unit systemd stopped, once it has settled: wait out `deactivating`,
+    clear the failed state, start without blocking on the job and wait for the
+    server (Debian's unit has TimeoutStartSec=0, so a blocking start could hang)."""
+    for dummy in range(90):
+        if show(cluster["unit"], ("ActiveState",))["ActiveState"] in ("inactive", "failed"):
+            break
+        time.sleep(2)
+    run("systemctl", "reset-failed", cluster["unit"], check=False)
+    for attempt in range(2):
+        run("systemctl", "start", "--no-block", cluster["unit"], check=False)
+        for dummy in range(90):
+            if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
+                   check=False).returncode == 0:
+                return True
+            time.sleep(2)
+        run("systemctl", "stop", "--no-block", cluster["unit"], check=False)
+        time.sleep(10)
+    raise SystemExit("%s did not come back after the baseline's OOM stop: %s" % (
+        cluster["unit"], run("systemctl", "status", "--no-pager", cluster["unit"], check=False).stdout[-3000:]))
 
 
 def sql_literal(text):
