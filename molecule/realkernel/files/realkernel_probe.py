@@ -284,6 +284,8 @@ def oom(label):
     if unit_after["ActiveState"] != "active":
         # The baseline leaves the database down; bring it back to count rows.
         result["started_again"] = start_again(cluster)
+        result["unit_log"] = run("journalctl", "-u", cluster["unit"], "--no-pager", "--after-cursor", journal_cursor,
+                                 check=False).stdout[-10000:]
     for dummy in range(60):
         if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
                check=False).returncode == 0:
@@ -298,23 +300,35 @@ def oom(label):
 
 
 def start_again(cluster):
-    """Start a unit systemd stopped, once it has settled: wait out `deactivating`,
-    clear the failed state, start without blocking on the job and wait for the
-    server (Debian's unit has TimeoutStartSec=0, so a blocking start could hang)."""
-    for dummy in range(90):
-        if show(cluster["unit"], ("ActiveState",))["ActiveState"] in ("inactive", "failed"):
+    """Start a unit systemd is stopping or stopped. The stop that OOMPolicy=stop
+    begins can meet PostgreSQL's own crash restart: seen on bookworm, the
+    postmaster then never finished its fast shutdown and the unit sat in
+    `deactivating` for the whole TimeoutStopSec. After 120 s the unit is
+    killed, and that is recorded. Then reset-failed, a start that does not
+    block on the job (Debian's unit has TimeoutStartSec=0), and a wait for
+    the server."""
+    outcome = {"stop_stuck": False}
+    t0 = time.time()
+    while show(cluster["unit"], ("ActiveState",))["ActiveState"] not in ("inactive", "failed"):
+        if time.time() - t0 > 120:
+            outcome.update(stop_stuck=True, stuck_status=run("systemctl", "status", "--no-pager", "-n", "20",
+                                                             cluster["unit"], check=False).stdout[-3000:])
+            run("systemctl", "kill", "--signal=SIGKILL", cluster["unit"], check=False)
+            for dummy in range(60):
+                if show(cluster["unit"], ("ActiveState",))["ActiveState"] in ("inactive", "failed"):
+                    break
+                time.sleep(1)
             break
         time.sleep(2)
+    outcome["settled_seconds"] = round(time.time() - t0, 1)
     run("systemctl", "reset-failed", cluster["unit"], check=False)
-    for attempt in range(2):
-        run("systemctl", "start", "--no-block", cluster["unit"], check=False)
-        for dummy in range(90):
-            if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
-                   check=False).returncode == 0:
-                return True
-            time.sleep(2)
-        run("systemctl", "stop", "--no-block", cluster["unit"], check=False)
-        time.sleep(10)
+    run("systemctl", "start", "--no-block", cluster["unit"], check=False)
+    for dummy in range(150):
+        if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
+               check=False).returncode == 0:
+            outcome["ready"] = True
+            return outcome
+        time.sleep(2)
     raise SystemExit("%s did not come back after the baseline's OOM stop: %s" % (
         cluster["unit"], run("systemctl", "status", "--no-pager", cluster["unit"], check=False).stdout[-3000:]))
 

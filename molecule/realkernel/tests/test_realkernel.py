@@ -243,16 +243,26 @@ def test_baseline_oom_policy_stop_takes_the_service_down(evidence):
     assert kills, run["kernel_log"][-3000:]
     postmaster = run["before"]["postmaster"]["pid"]
     assert all(int(pid) != postmaster and score == "0" for pid, dummy, score in kills), kills
-    # systemd 257 logs "A process of this unit has been killed by the OOM
-    # killer." before the result; 252 only the result.
-    assert "Failed with result 'oom-kill'" in run["unit_log"], run["unit_log"][-3000:]
+    # systemd logs "A process of this unit has been killed by the OOM killer."
+    # when it begins the stop and "Failed with result 'oom-kill'" at its end.
+    assert ("killed by the OOM killer" in run["unit_log"]
+            or "Failed with result 'oom-kill'" in run["unit_log"]), run["unit_log"][-3000:]
     assert "received fast shutdown request" in run["server_log"], run["server_log"][-3000:]
-    assert run["unit_after"]["ActiveState"] in ("inactive", "failed"), run["unit_after"]
-    assert run["unit_after"]["Result"] == "oom-kill", run["unit_after"]
-    assert run.get("started_again") is True
+    assert run["unit_after"]["ActiveState"] in ("deactivating", "inactive", "failed"), run["unit_after"]
+    again = run.get("started_again")
+    assert again and again["ready"], again
+    if again["stop_stuck"]:
+        # Seen on bookworm: the fast shutdown that systemd's stop asked for
+        # arrived during PostgreSQL's crash restart and never finished; the
+        # unit stayed `deactivating` until the probe killed it after 120 s.
+        how = "the stop never finished (postmaster in crash restart; unit killed after %.0f s)" % (
+            again["settled_seconds"])
+    else:
+        assert run["unit_after"]["Result"] == "oom-kill", run["unit_after"]
+        how = "systemd stopped the unit (Result=oom-kill) in %.0f s" % again["settled_seconds"]
     rows_intact(run)
-    observe("OOMPolicy=stop: backend %s killed, then systemd stopped %s (Result=oom-kill); "
-            "the database stayed down until started again" % (kills[0][0], run["before"]["unit"]))
+    observe("OOMPolicy=stop: backend %s killed, then %s; the database stayed down until started again"
+            % (kills[0][0], how))
 
 
 def test_oom_policy_continue_keeps_the_service_and_the_postmaster(evidence):
