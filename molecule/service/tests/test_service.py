@@ -206,10 +206,16 @@ def test_postmaster_oom_score_adj_as_seen(state, clusters, role_vars):
         assert value >= seen
 
 
-def test_limits_reach_the_postmaster_up_to_the_sandbox_cap(state, clusters):
+def rendered(pair):
+    return ":".join("infinity" if value == INF else "%d" % value for value in pair)
+
+
+def test_limits_reach_the_postmaster_up_to_the_sandbox_cap(state, clusters, evidence):
     cap = state["pid1_limits"]
     for cluster in clusters:
         got, props = cluster["postmaster"]["limits"], cluster["show"]
+        # The role's report of what this host cannot grant, checked against /proc below.
+        reported = role_entry(evidence["service-if_needed-last"], cluster["unit"])["clamped"]
         for key, (row, dummy) in LIMITS.items():
             unit = (number(props["Limit%sSoft" % key]), number(props["Limit" + key]))
             cap_hard = number(cap[row][1])
@@ -217,7 +223,10 @@ def test_limits_reach_the_postmaster_up_to_the_sandbox_cap(state, clusters):
             seen = tuple(number(v) for v in got[row])
             assert seen == expected, "%s %s: unit %s, PID 1 hard %s, postmaster %s" % (
                 cluster["unit"], row, unit, cap_hard, seen)
-            if expected != unit:
+            if expected == unit:
+                assert key.lower() not in reported, (cluster["unit"], key, reported)
+            else:
+                assert reported.get(key.lower()) == [rendered(unit), rendered(seen)], (cluster["unit"], key, reported)
                 observe("%s: Limit%s=%s:%s reached the postmaster as %s:%s, clamped to PID 1's hard limit %s "
                         "in this sandbox" % ((cluster["unit"], key) + unit + seen + (cap_hard,)))
 
