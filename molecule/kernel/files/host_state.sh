@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # What check mode and a refused run must leave as it was, one line each so a
 # difference shows what moved: every entry under /etc (type, mode, owner,
 # group, path, link target), the content of every file there, the THP unit

@@ -345,6 +345,7 @@ def test_remove_ipc_verdict(owners, remove_ipc, needed, words):
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 RLIMIT = st.one_of(st.integers(0, 2 ** 40), st.just(INF))
+STOP_TIMEOUTS = st.sampled_from(["infinity", "90", "5min", "1h 30min", "7200s", "2d"])
 
 
 def limit_value_text(value, sizes):
@@ -370,8 +371,7 @@ def unit_files(draw):
             if draw(st.booleans()):
                 lines.append("%s=%s" % (key, limit_text((draw(RLIMIT), draw(RLIMIT)), name == "memlock")))
         if draw(st.booleans()):
-            lines.append("TimeoutStopSec=%s" % draw(st.sampled_from(["infinity", "90", "5min", "1h 30min", "7200s",
-                                                                      "2d"])))
+            lines.append("TimeoutStopSec=%s" % draw(STOP_TIMEOUTS))
         texts.append("\n".join(lines) + "\n")
     return texts
 
