@@ -9,18 +9,26 @@ cd "$PGHOST_ROOT" || exit 1
 
 results=()
 failed=0
+total_skips=0
 total_start=$SECONDS
 
+# Each stage's output is also kept in build/test-logs/; pytest prints every
+# skip with its reason (pytest.ini: -r fEs), and the summary counts them.
 stage() {
-    local name=$1 start rc
+    local name=$1 start rc log skips
     shift
     printf '\n===== %s =====\n' "$name"
+    log="$PGHOST_ROOT/build/test-logs/${name//:/-}.log"
+    mkdir -p "$(dirname "$log")"
     start=$SECONDS
-    "$@"
-    rc=$?
-    results+=("$(printf '%-28s %-4s %5ss' "$name" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "$((SECONDS - start))")")
-    [ $rc -eq 0 ] || failed=1
-    return $rc
+    PYTHONUNBUFFERED=1 "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    skips=$(grep -c '^SKIPPED' "$log")
+    total_skips=$((total_skips + skips))
+    results+=("$(printf '%-28s %-4s %5ss %4s skipped' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" \
+        "$((SECONDS - start))" "$skips")")
+    [ "$rc" -eq 0 ] || failed=1
+    return "$rc"
 }
 
 stage setup scripts/setup.sh || {
@@ -41,5 +49,7 @@ done
 
 printf '\n===== summary =====\n'
 printf '%s\n' "${results[@]}"
-printf '%-28s %-4s %5ss\n' total "$([ $failed -eq 0 ] && echo ok || echo FAIL)" "$((SECONDS - total_start))"
+printf '%-28s %-4s %5ss %4s skipped\n' total "$([ $failed -eq 0 ] && echo ok || echo FAIL)" \
+    "$((SECONDS - total_start))" "$total_skips"
+[ "$total_skips" -eq 0 ] || grep -h '^SKIPPED' "$PGHOST_ROOT"/build/test-logs/*.log
 exit $failed

@@ -36,8 +36,8 @@ as checked against its source and live on Debian 12 (Linux-PAM 1.5.2):
 
 Planning never lowers: each (user, item, soft/hard) becomes the highest of
 what is asked, what the other files (or, when none sets it, systemd's
-DefaultLimit* that a session inherits) give the user, and what this
-collection's file said before; then capped where the kernel could not set
+DefaultLimit* that a session inherits) give the user, what this
+collection's file said before, and what sessions get now; then capped where the kernel could not set
 more (fs.nr_open for nofile; PID 1's hard limit without CAP_SYS_RESOURCE).
 """
 
@@ -470,6 +470,12 @@ def plan(accounts, asked, sources, own_path, own_before, inherited, nr_open, cei
                     value, reason = other, _kept(why, other, item, source)
                 if before is not None and before.value > value:
                     value, reason = before.value, _kept(why, before.value, item, "as written here before (never lowered)")
+                # What sessions get now can exceed both: a soft limit this file
+                # never set, inherited and clamped only by this file's hard one.
+                # (Not while a "<user> -" line turns the files off: see base.)
+                had, had_from = now[ltype]
+                if current.off is None and had is not None and had > value:
+                    value, reason = had, _kept(why, had, item, had_from)
                 value, reason = _cap(value, reason, item, nr_open, ceiling)
                 values[ltype] = [value, reason]
             if values["soft"][0] > values["hard"][0]:

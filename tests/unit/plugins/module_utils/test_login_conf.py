@@ -475,7 +475,9 @@ def test_property_edit_touches_only_the_class_and_is_idempotent(doc, asked, neve
         assert not never_lower and "setrlimit refuses that" in exc.message
         return
     assert_only_record_changed(text, result.text, name)
-    # Every limit asked is now in force, or a higher one was kept.
+    # Every limit asked is now in force, or a higher one was kept; with
+    # never_lower none is below what the class had before.
+    before = parse(text)
     after = parse(result.text)
     record = after.find_class(name)
     for cap, raw in asked.items():
@@ -486,6 +488,9 @@ def test_property_edit_touches_only_the_class_and_is_idempotent(doc, asked, neve
             got = effective(after, record, resource)[k]
             assert got is not None
             assert got.value >= value if never_lower or k == "max" else got.value == value
+            had = effective(before, before.find_class(name), resource)[k]
+            if never_lower and had is not None:
+                assert got.value >= had.value, (cap, had.value, got.value)
     again = plan(result.text, name, asked, never_lower=never_lower)
     assert again.text == result.text and again.edits == []
 

@@ -14,6 +14,8 @@ hidden files are not read; `soft nofile -1` becomes the hard limit.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
@@ -523,6 +525,50 @@ def test_plan_second_run_is_identical():
     assert second.text == first.text
     assert [r["value"] for r in second.results] == [r["previous_file"] for r in second.results]
     assert second.effective == first.effective
+
+
+PROPERTY = settings(max_examples=150, deadline=None, database=None)
+LIMIT = st.integers(1, NR_OPEN)
+SITE_LINES = st.lists(st.tuples(st.sampled_from(["*", "postgres", "@postgres"]), st.sampled_from(["soft", "hard", "-"]),
+                                st.sampled_from(["nofile", "nproc", "memlock"]), LIMIT), max_size=6)
+
+
+# What the own file may hold for one item: nothing, a hard limit, or a soft
+# limit with a hard one at least as high (setrlimit refuses soft > hard).
+OWN_ITEM = st.one_of(st.just({}), LIMIT.map(lambda hard: {"hard": hard}),
+                     st.tuples(LIMIT, LIMIT).map(sorted).map(lambda pair: {"soft": pair[0], "hard": pair[1]}))
+OWN_BEFORE = st.fixed_dictionaries({item: OWN_ITEM for item in ("nofile", "nproc", "memlock")}).map(
+    lambda items: dict((("postgres", item, ltype), value) for item, kinds in items.items()
+                       for ltype, value in kinds.items()))
+
+
+@PROPERTY
+@given(OWN_BEFORE, SITE_LINES, LIMIT, LIMIT, LIMIT)
+def test_property_plan_never_lowers_the_own_file_or_what_sessions_had(previous, site, nofile, nproc, memlock):
+    """Whatever the own file held before, whatever other files say and
+    whatever is asked: no value written is below what the own file had, and
+    no session limit is below what it was (no ceiling, nothing above NR_OPEN)."""
+    own_text = render(dict((key, Own(value, "written earlier")) for key, value in previous.items()))
+    files = [(CONF, ""), ("/etc/security/limits.d/90-site.conf",
+                          "".join("%s %s %s %d\n" % line for line in site))]
+    result = run_plan(files, asked(nofile=nofile, nproc=nproc, memlock=memlock), own_text=own_text)
+    now = parse_own(result.text, OWN)
+    for key, value in previous.items():
+        assert now[key].value >= value, (key, value, now[key])
+    for item, text in result.effective_before["postgres"].items():
+        before = [parse_value(part.split()[0]) for part in text.split("/")]
+        after = [parse_value(part.split()[0]) for part in result.effective["postgres"][item].split("/")]
+        assert all(a >= b for a, b in zip(after, before)), (item, text, result.effective["postgres"][item])
+
+
+def test_plan_keeps_a_soft_limit_sessions_have_from_this_files_hard_one():
+    # Found by the property above: sessions had soft nproc 2 (inherited, clamped
+    # by this file's hard 2); a later file's lower "*" line must not bring it to 1.
+    own_text = render({("postgres", "nproc", "hard"): Own(2, "written earlier")})
+    result = run_plan([(CONF, ""), ("/etc/security/limits.d/90-site.conf", "* hard nproc 1\n")],
+                      asked(nofile=0, nproc=1, memlock=0), own_text=own_text)
+    assert written(result)[("postgres", "nproc", "soft")] == "2"
+    assert result.effective_before["postgres"]["nproc"] == result.effective["postgres"]["nproc"] == "2/2"
 
 
 def test_plan_never_lowers_what_other_files_give():

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 
@@ -337,3 +339,56 @@ def test_remove_ipc_verdict(owners, remove_ipc, needed, words):
     verdict = su.remove_ipc_verdict(owners, remove_ipc)
     assert verdict[0] is needed
     assert words in verdict[1]
+
+
+# --- never lower: the unit's own Limit*= and TimeoutStopSec= are floors -------------
+
+PROPERTY = settings(max_examples=200, deadline=None, database=None)
+RLIMIT = st.one_of(st.integers(0, 2 ** 40), st.just(INF))
+STOP_TIMEOUTS = st.sampled_from(["infinity", "90", "5min", "1h 30min", "7200s", "2d"])
+
+
+def limit_value_text(value, sizes):
+    if value == INF:
+        return "infinity"
+    if sizes and value and value % 1024 == 0:
+        return "%dK" % (value // 1024)
+    return "%d" % value
+
+
+def limit_text(pair, sizes):
+    soft, hard = sorted(pair)
+    return "%s:%s" % (limit_value_text(soft, sizes), limit_value_text(hard, sizes))
+
+
+@st.composite
+def unit_files(draw):
+    """The unit file and its drop-ins, each setting some of the keys we write."""
+    texts = []
+    for dummy in range(draw(st.integers(1, 3))):
+        lines = ["[Service]"]
+        for name, key, dummy2 in su.LIMITS:
+            if draw(st.booleans()):
+                lines.append("%s=%s" % (key, limit_text((draw(RLIMIT), draw(RLIMIT)), name == "memlock")))
+        if draw(st.booleans()):
+            lines.append("TimeoutStopSec=%s" % draw(STOP_TIMEOUTS))
+        texts.append("\n".join(lines) + "\n")
+    return texts
+
+
+@PROPERTY
+@given(unit_files(), st.fixed_dictionaries({name: st.integers(1, 2 ** 31) for name, dummy, dummy2 in su.LIMITS}),
+       st.integers(1, 100000))
+def test_property_dropins_never_lower_the_units_own_limits_or_stop_timeout(texts, wanted, timeout_want):
+    base = su.unit_baseline(texts, MANAGER)
+    written = dict((key, value) for section, key, value in su.parse_systemd_ini(
+        su.limits_dropin(su.limits_values(wanted, base["limits"]), []) + su.shutdown_dropin(
+            timeout_want, base["timeout_stop"])) if section == "Service")
+    for name, key, dummy in su.LIMITS:
+        soft, hard = su.parse_limit(written[key], sizes=True)
+        base_soft, base_hard = base["limits"][name]
+        assert soft >= max(wanted[name], base_soft) and hard >= max(wanted[name], base_hard) and soft <= hard, (
+            key, written[key], base["limits"][name], wanted[name])
+    stop = su.parse_timespan(written["TimeoutStopSec"])
+    assert stop >= timeout_want and (base["timeout_stop"] is None or stop >= base["timeout_stop"]), (
+        written["TimeoutStopSec"], base["timeout_stop"])
