@@ -48,8 +48,6 @@ os.chdir("/")
 PLAIN = {"version": None, "name": "pgplain", "port": 5434, "owner": "postgres", "unit": "pgplain.service",
          "data_directory": "/var/lib/pgplain/data", "log_file": None}
 IPC_OWNER = "pgipc"
-# One backend's request: 8 strings of 400 MiB, more than the 2 GiB VM has.
-HOG_SQL = "SELECT length(array_agg(repeat(repeat('x', 1048576), 400))::text) FROM generate_series(1, 8)"
 # Fault 3: DIRTY_MIB of unlogged rows for the shutdown checkpoint, the unit's
 # writes throttled to DISK_WRITE_LIMIT bytes/s. Measured with pgplain's 16 MB
 # of shared buffers: 16 MiB takes about 240 s to stop cleanly, far above
@@ -76,34 +74,10 @@ def plain_cluster():
     return cluster
 
 
-def journal_cursor():
-    out = rk.run("journalctl", "-n", "0", "--show-cursor", "--no-pager", check=False).stdout.strip()
-    return out.rsplit(" ", 1)[-1]
-
-
-def journal(cursor, *args):
-    return rk.run("journalctl", "--no-pager", "-o", "short-precise", "--after-cursor", cursor, *args,
-                  check=False).stdout
-
-
 def oom_kills(kernel_log):
     """[(pid, comm, oom_score_adj)] of every `Out of memory: Killed process` line."""
     return [{"pid": int(pid), "comm": comm, "oom_score_adj": int(score)} for pid, comm, score in re.findall(
         r"Killed process (\d+) \(([^)]*)\).*?oom_score_adj:(-?\d+)", kernel_log)]
-
-
-def ready(cluster):
-    return rk.run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
-                  check=False).returncode == 0
-
-
-def wait_ready(cluster, seconds=180):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if ready(cluster):
-            return True
-        time.sleep(1)
-    return False
 
 
 def settle_after_kill(cluster):
@@ -112,7 +86,7 @@ def settle_after_kill(cluster):
     that is recorded, and the unit started again to count the rows."""
     deadline = time.time() + 180
     while time.time() < deadline:
-        if ready(cluster):
+        if rk.ready(cluster):
             return {"ready_by_itself": True}
         state = rk.show(cluster["unit"], ("ActiveState", "Result"))
         if state["ActiveState"] != "active":
@@ -224,11 +198,11 @@ def overcommit(phase):
     rows_before = seed_rows(cluster, "rf_rows", label + "-before")
     before = postmaster(cluster)
     memory = memory_figures()
-    offset, cursor = rk.log_size(cluster), journal_cursor()
+    offset, cursor = rk.log_size(cluster), rk.journal_cursor()
     held = [Held(cluster, "rf_rows", label + "-held") for dummy in range(3)]
     writer = Writer(cluster, "rf_rows", label + "-during")
     time.sleep(3)
-    hog = rk.run("runuser", "-u", cluster["owner"], "--", "psql", "-p", str(cluster["port"]), "-XAtc", HOG_SQL,
+    hog = rk.run("runuser", "-u", cluster["owner"], "--", "psql", "-p", str(cluster["port"]), "-XAtc", rk.HOG_SQL,
                  check=False, timeout=900)
     time.sleep(2)
     came_back = settle_after_kill(cluster)
@@ -238,8 +212,8 @@ def overcommit(phase):
     result = {"phase": phase, "memory": memory, "postmaster_before": before, "postmaster_after": postmaster(cluster),
               "hog": {"rc": hog.returncode, "stdout": hog.stdout[-300:], "stderr": hog.stderr[-2000:]},
               "settled": came_back, "held": sessions, "acked_during": acked,
-              "unit_log": journal(cursor, "-u", cluster["unit"])[-5000:],
-              "server_log": server_log_after(cluster, offset), "kernel_log": journal(cursor, "-k")[-20000:],
+              "unit_log": rk.journal(cursor, "-u", cluster["unit"])[-5000:],
+              "server_log": server_log_after(cluster, offset), "kernel_log": rk.journal(cursor, "-k")[-20000:],
               "rows_before": rows_before, "rows_before_after": count(cluster, "rf_rows", label + "-before"),
               "rows_during_after": count(cluster, "rf_rows", label + "-during"),
               "rows_held_after": count(cluster, "rf_rows", label + "-held")}
@@ -284,7 +258,7 @@ def oomchoice(phase):
     plain_backends = rk.children(plain_before["pid"])
     ranking = candidates()
     overcommit_was = rk.read("/proc/sys/vm/overcommit_memory").strip()
-    offset, cursor = rk.log_size(cluster), journal_cursor()
+    offset, cursor = rk.log_size(cluster), rk.journal_cursor()
     with open("/proc/sys/vm/overcommit_memory", "w") as handle:
         handle.write("0\n")
     try:
@@ -301,7 +275,7 @@ def oomchoice(phase):
     came_back = settle_after_kill(cluster)
     sessions = [session.finish() for session in held]
     plain_session = plain_held.finish()
-    kernel_log = journal(cursor, "-k")[-30000:]
+    kernel_log = rk.journal(cursor, "-k")[-30000:]
     result = {"phase": phase, "postmaster_before": before, "postmaster_after": postmaster(cluster),
               "backends_before": backends, "plain_postmaster_before": plain_before,
               "plain_postmaster_after": postmaster(plain), "plain_backends_before": plain_backends,
@@ -338,7 +312,7 @@ def stop(phase):
     throttle = rk.run("systemctl", "set-property", "--runtime", cluster["unit"],
                       "IOWriteBandwidthMax=%s %s" % (cluster["data_directory"], DISK_WRITE_LIMIT), check=False)
     io_max = read_io_max(cluster["unit"])
-    cursor = journal_cursor()
+    cursor = rk.journal_cursor()
     t0 = time.time()
     stopped = rk.run("systemctl", "stop", cluster["unit"], check=False, timeout=TIMEOUT_STOP_WAIT)
     stop_seconds = round(time.time() - t0, 1)
@@ -347,14 +321,14 @@ def stop(phase):
     session = client.finish()
     t0 = time.time()
     rk.run("systemctl", "start", cluster["unit"], check=False, timeout=300)
-    came_back = wait_ready(cluster)
+    came_back = rk.wait_ready(cluster)
     start_seconds = round(time.time() - t0, 1)
     result = {"phase": phase, "unit_before": unit_before, "unit_stopped": unit_stopped,
               "disk_write_limit": DISK_WRITE_LIMIT, "dirty_mib": DIRTY_MIB, "throttle_rc": throttle.returncode,
               "io_max": io_max,
               "stop_rc": stopped.returncode, "stop_seconds": stop_seconds, "start_seconds": start_seconds,
               "ready_again": came_back, "client": session,
-              "log": journal(cursor, "-u", cluster["unit"])[-20000:],
+              "log": rk.journal(cursor, "-u", cluster["unit"])[-20000:],
               "logged_before": logged_before, "logged_after": count(cluster, "rf_rows", "stop-" + phase),
               "unlogged_before": unlogged_before, "unlogged_after": count(cluster, "rf_unlogged", phase),
               "dirty_rows_after": count(cluster, "rf_dirty")}
@@ -414,7 +388,7 @@ def sigkill_kill(phase):
     time.sleep(8)
     # /dev/shm holds every cluster's files; this cluster's are those its processes map.
     dsm_before_kill = mapped_dsm([before["pid"]] + [child["pid"] for child in rk.children(before["pid"])])
-    offset, cursor = rk.log_size(cluster), journal_cursor()
+    offset, cursor = rk.log_size(cluster), rk.journal_cursor()
     os.kill(before["pid"], signal.SIGKILL)
     bench_out = bench.communicate(timeout=120)[0]
     # systemd notices, runs the unit's ExecStop and settles.
@@ -447,7 +421,7 @@ def sigkill_after(phase, start):
         # What an operator does: start the unit again.
         rk.run("systemctl", "reset-failed", cluster["unit"], check=False)
         rk.run("systemctl", "start", cluster["unit"], check=False, timeout=300)
-    came_back = wait_ready(cluster)
+    came_back = rk.wait_ready(cluster)
     history = re.search(r"number of transactions actually processed: (\d+)", killed["pgbench"])
     old_shmid = str(killed["pid_file_shmid"])
     result = {"phase": phase, "started_by": "systemctl start" if start else "pghost.hardening.site",
@@ -457,7 +431,7 @@ def sigkill_after(phase, start):
               "old_dsm_still_there": sorted(set(killed["left_dsm"]) & set(dsm_files())),
               "dsm_now": dsm_files(),
               "server_log": rk.log_since(cluster, killed["log_offset"])[-20000:],
-              "unit_log": journal(killed["journal_cursor"], "-u", cluster["unit"])[-10000:],
+              "unit_log": rk.journal(killed["journal_cursor"], "-u", cluster["unit"])[-10000:],
               "rows_before_after": count(cluster, "rf_rows", label + "-before"),
               "history_before": killed["history_before"], "history_after": count(cluster, "pgbench_history"),
               "pgbench_reported": int(history.group(1)) if history else None}
@@ -492,7 +466,7 @@ def removeipc(step, phase):
                             "org.freedesktop.login1.Manager", "RemoveIPC", check=False).stdout.strip()
         save("removeipc-before", phase, {"phase": phase, "rows": rows, "logind_remove_ipc": remove_ipc,
                                          "view": ipc_view(cluster), "log_offset": rk.log_size(cluster),
-                                         "journal_cursor": journal_cursor(), "time": time.time()})
+                                         "journal_cursor": rk.journal_cursor(), "time": time.time()})
         return
     before = load("removeipc-before", phase)
     # logind drops the user (and removes its IPC) once the last session is gone.
@@ -505,11 +479,11 @@ def removeipc(step, phase):
     result = {"phase": phase, "before": before, "after": view,
               "dsm_removed": sorted(set(before["view"]["dsm"]) - set(view["dsm"])),
               "server_log": rk.log_since(cluster, before["log_offset"])[-10000:],
-              "logind_log": journal(before["journal_cursor"], "-u", "systemd-logind")[-5000:]}
+              "logind_log": rk.journal(before["journal_cursor"], "-u", "systemd-logind")[-5000:]}
     if view["query_rc"] != 0:
         # Put the server back for what follows (the next phase, the converge).
         rk.run("systemctl", "restart", cluster["unit"], check=False, timeout=300)
-        result["restarted_after"] = wait_ready(cluster)
+        result["restarted_after"] = rk.wait_ready(cluster)
     result["rows_after"] = count(cluster, "rf_rows", "removeipc-" + phase)
     save("removeipc", phase, result)
 

@@ -19,5 +19,6 @@ def observe(message):
     print("OBSERVED: " + message)
 
 
-def oom_lines(kernel_log):
-    return [line for line in kernel_log.splitlines() if "Killed process" in line or "invoked oom-killer" in line]
+def killed(run):
+    """The processes the kernel's OOM killer killed in a run, as one phrase."""
+    return ", ".join("%(comm)s %(pid)d (oom_score_adj %(oom_score_adj)d)" % k for k in run["oom_kills"])

@@ -15,15 +15,11 @@ far the largest, so the kernel picks it in both runs; the test asserts the
 scores and the kernel's choice and says so, instead of arranging a victim.
 """
 
-from conftest import observe
+from conftest import killed, observe
 
 
 def postgres_candidates(run):
     return [c for c in run["candidates_before"] if c["comm"] == "postgres"]
-
-
-def chosen(run):
-    return ", ".join("%(comm)s %(pid)d (oom_score_adj %(oom_score_adj)d)" % k for k in run["oom_kills"])
 
 
 def test_without_the_postmasters_are_candidates(runs, name):
@@ -38,7 +34,7 @@ def test_without_the_postmasters_are_candidates(runs, name):
             "badness %d, the hand-made unit's postmaster %d at %d has %d: both candidates; the kernel killed %s%s; "
             "rows %d before, %s after"
             % (name, run["seconds"], debian["pid"], debian["oom_score_adj"], debian["oom_score"], plain["pid"],
-               plain["oom_score_adj"], plain["oom_score"], chosen(run),
+               plain["oom_score_adj"], plain["oom_score"], killed(run),
                " -- a postmaster" if picked else
                " (the allocating process, the largest; not a postmaster this time)",
                run["rows_before"], run["rows_before_after"]))
@@ -62,4 +58,4 @@ def test_with_the_postmaster_is_never_a_candidate_and_backends_are_not_protected
     observe("%s with (%.0f s): both postmasters (%d, %d) at -1000 (badness 0), their %d and %d children at 0; "
             "the kernel killed %s; postmasters kept; rows %d before, %s after"
             % (name, run["seconds"], pm["pid"], plain["pid"], len(run["backends_before"]),
-               len(run["plain_backends_before"]), chosen(run), run["rows_before"], run["rows_before_after"]))
+               len(run["plain_backends_before"]), killed(run), run["rows_before"], run["rows_before_after"]))

@@ -6,7 +6,7 @@ reinitialize. With vm.overcommit_memory=2 and the computed ratio the request
 fails inside PostgreSQL: one `ERROR: out of memory`, nothing killed.
 """
 
-from conftest import observe
+from conftest import killed, observe
 
 SESSIONS_LOST = ("terminating connection because of crash of another server process",
                  "server closed the connection unexpectedly", "connection to server was lost")
@@ -46,9 +46,7 @@ def test_without_the_oom_killer_ends_every_session(runs, name):
     assert run["rows_before_after"] == run["rows_before"]
     assert run["rows_during_after"] >= run["acked_during"]
     observe("%s without (%.0f s): the kernel killed %s; %s; %d of 3 other sessions lost their open "
-            "transaction; %s" % (name, run["seconds"], ", ".join(
-                "%(comm)s %(pid)d (oom_score_adj %(oom_score_adj)d)" % k for k in run["oom_kills"]),
-                after, len(dropped), describe(run)))
+            "transaction; %s" % (name, run["seconds"], killed(run), after, len(dropped), describe(run)))
 
 
 def test_with_the_request_fails_inside_postgresql(runs, name):

@@ -42,27 +42,31 @@ def check_recovered(after):
         after["pgbench_reported"]
 
 
+def check_nothing_left(after):
+    assert after["old_segment_still_there"] == [], after["old_segment_still_there"]
+    assert after["old_dsm_still_there"] == [], after["old_dsm_still_there"]
+
+
+def kept(after):
+    return "rows %d of 5000 kept, pgbench history %d of %s acknowledged" % (
+        after["rows_before_after"], after["history_after"] - after["history_before"], after["pgbench_reported"])
+
+
 def test_without_the_kill_leaves_ipc_and_a_plain_start_removes_it(runs, name):
     kill, after = runs["sigkill-kill-without"], runs["sigkill-after-without"]
     check_kill(kill)
     check_recovered(after)
     # PostgreSQL copes by itself on these versions; pinned, so a change shows.
-    assert after["old_segment_still_there"] == [], after["old_segment_still_there"]
-    assert after["old_dsm_still_there"] == [], after["old_dsm_still_there"]
+    check_nothing_left(after)
     observe("%s without: the kill left %s; the operator's `systemctl start` took %.1f s, ran crash recovery "
-            "and removed the old segment and DSM files itself (PostgreSQL copes; no rescue to claim); "
-            "rows %d of 5000 kept, pgbench history %d of %s acknowledged"
-            % (name, leftovers(kill), after["start_seconds"], after["rows_before_after"],
-               after["history_after"] - after["history_before"], after["pgbench_reported"]))
+            "and removed the old segment and DSM files itself (PostgreSQL copes; no rescue to claim); %s"
+            % (name, leftovers(kill), after["start_seconds"], kept(after)))
 
 
 def test_with_the_restart_path_leaves_nothing(runs, name):
     kill, after = runs["sigkill-kill-with"], runs["sigkill-after-with"]
     check_kill(kill)
     check_recovered(after)
-    assert after["old_segment_still_there"] == [], after["old_segment_still_there"]
-    assert after["old_dsm_still_there"] == [], after["old_dsm_still_there"]
+    check_nothing_left(after)
     observe("%s with: the kill left %s; the site playbook's restart path recovered the cluster (%.1f s to "
-            "ready after it) and neither is left; rows %d of 5000 kept, pgbench history %d of %s acknowledged"
-            % (name, leftovers(kill), after["start_seconds"], after["rows_before_after"],
-               after["history_after"] - after["history_before"], after["pgbench_reported"]))
+            "ready after it) and neither is left; %s" % (name, leftovers(kill), after["start_seconds"], kept(after)))

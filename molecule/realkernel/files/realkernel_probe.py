@@ -119,6 +119,34 @@ def psql(cluster, sql, check=True, timeout=600):
                "-v", "ON_ERROR_STOP=1", "-c", sql, check=check, timeout=timeout)
 
 
+# One backend's request: 8 strings of 400 MiB, more than the 2 GiB VM has.
+HOG_SQL = "SELECT length(array_agg(repeat(repeat('x', 1048576), 400))::text) FROM generate_series(1, 8)"
+
+
+def ready(cluster):
+    return run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
+               check=False).returncode == 0
+
+
+def wait_ready(cluster, seconds=180):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if ready(cluster):
+            return True
+        time.sleep(1)
+    return False
+
+
+def journal_cursor():
+    out = run("journalctl", "-n", "0", "--show-cursor", "--no-pager", check=False).stdout.strip()
+    return out.rsplit(" ", 1)[-1]
+
+
+def journal(cursor, *args):
+    return run("journalctl", "--no-pager", "-o", "short-precise", "--after-cursor", cursor, *args,
+               check=False).stdout
+
+
 def clusters():
     found = []
     for line in run("pg_lsclusters", "--no-header").stdout.splitlines():
@@ -241,7 +269,7 @@ def oom(label):
     before = cluster_state(cluster)
     overcommit = read("/proc/sys/vm/overcommit_memory").strip()
     offset = log_size(cluster)
-    journal_cursor = run("journalctl", "-n", "0", "--show-cursor", "--no-pager", check=False).stdout.strip().rsplit(" ", 1)[-1]
+    cursor = journal_cursor()
     with open("/proc/sys/vm/overcommit_memory", "w") as handle:
         handle.write("0\n")
     try:
@@ -252,17 +280,14 @@ def oom(label):
              "&& echo $n; [ -f /tmp/rk-stop ] && break; done" % (cluster["port"], label)],
             stdout=subprocess.PIPE, text=True)
         time.sleep(3)
-        hog = run("runuser", "-u", cluster["owner"], "--", "psql", "-p", str(cluster["port"]), "-XAtc",
-                  "SELECT length(array_agg(repeat(repeat('x', 1048576), 400))::text) FROM generate_series(1, 8)",
+        hog = run("runuser", "-u", cluster["owner"], "--", "psql", "-p", str(cluster["port"]), "-XAtc", HOG_SQL,
                   check=False, timeout=900)
         time.sleep(2)
         # Wait for PostgreSQL's own crash restart, or for systemd to stop the unit.
         deadline = time.time() + 180
         while time.time() < deadline:
-            ready = run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
-                        check=False).returncode == 0
             active = show(cluster["unit"], ("ActiveState",))["ActiveState"]
-            if ready or active in ("inactive", "failed"):
+            if ready(cluster) or active in ("inactive", "failed"):
                 break
             time.sleep(2)
         time.sleep(5)
@@ -273,9 +298,8 @@ def oom(label):
         with open("/proc/sys/vm/overcommit_memory", "w") as handle:
             handle.write(overcommit + "\n")
     unit_after = show(cluster["unit"], UNIT_PROPERTIES)
-    kernel_log = run("journalctl", "-k", "--no-pager", "--after-cursor", journal_cursor, check=False).stdout
-    unit_log = run("journalctl", "-u", cluster["unit"], "--no-pager", "--after-cursor", journal_cursor,
-                   check=False).stdout
+    kernel_log = journal(cursor, "-k")
+    unit_log = journal(cursor, "-u", cluster["unit"])
     result = {"label": label, "overcommit_during": "0", "overcommit_restored": read("/proc/sys/vm/overcommit_memory").strip(),
               "hog": {"rc": hog.returncode, "stdout": hog.stdout[-500:], "stderr": hog.stderr[-2000:]},
               "before": before, "unit_after": unit_after, "server_log": log_since(cluster, offset)[-20000:],
@@ -284,13 +308,8 @@ def oom(label):
     if unit_after["ActiveState"] != "active":
         # The baseline leaves the database down; bring it back to count rows.
         result["started_again"] = start_again(cluster)
-        result["unit_log"] = run("journalctl", "-u", cluster["unit"], "--no-pager", "--after-cursor", journal_cursor,
-                                 check=False).stdout[-10000:]
-    for dummy in range(60):
-        if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
-               check=False).returncode == 0:
-            break
-        time.sleep(2)
+        result["unit_log"] = journal(cursor, "-u", cluster["unit"])[-10000:]
+    wait_ready(cluster, 120)
     result["after"] = cluster_state(cluster)
     result["rows_before_label"] = int(psql(cluster, "SELECT count(*) FROM rk_rows WHERE label = %s"
                                                     % sql_literal(label + "-before")).stdout)
@@ -323,12 +342,9 @@ def start_again(cluster):
     outcome["settled_seconds"] = round(time.time() - t0, 1)
     run("systemctl", "reset-failed", cluster["unit"], check=False)
     run("systemctl", "start", "--no-block", cluster["unit"], check=False)
-    for dummy in range(150):
-        if run("runuser", "-u", cluster["owner"], "--", "pg_isready", "-q", "-p", str(cluster["port"]),
-               check=False).returncode == 0:
-            outcome["ready"] = True
-            return outcome
-        time.sleep(2)
+    if wait_ready(cluster, 300):
+        outcome["ready"] = True
+        return outcome
     raise SystemExit("%s did not come back after the baseline's OOM stop: %s" % (
         cluster["unit"], run("systemctl", "status", "--no-pager", cluster["unit"], check=False).stdout[-3000:]))
 
