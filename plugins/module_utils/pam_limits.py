@@ -37,8 +37,9 @@ as checked against its source and live on Debian 12 (Linux-PAM 1.5.2):
 Planning never lowers: each (user, item, soft/hard) becomes the highest of
 what is asked, what the other files (or, when none sets it, systemd's
 DefaultLimit* that a session inherits) give the user, what this
-collection's file said before, and what sessions get now; then capped where the kernel could not set
-more (fs.nr_open for nofile; PID 1's hard limit without CAP_SYS_RESOURCE).
+collection's file said before, and what sessions get now; then capped
+where the kernel could not set more (fs.nr_open for nofile; PID 1's hard
+limit without CAP_SYS_RESOURCE).
 """
 
 from __future__ import annotations
