@@ -8,7 +8,7 @@ a limit above PID 1's hard limit. Such observations are emitted as pytest
 warnings (the run's "warnings summary"); they never pass a value that was
 not there.
 
-All live state is read in one round trip per host by files/pghost_probe.py
+All live state is read in one round trip per host by ../shared/files/pghost_probe.py
 --verify (testinfra's Ansible backend costs about a second per command).
 It also returns the evidence the scenario's playbooks left in /root:
   service-before         prepare, before any role ran
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROBE = os.path.join(HERE, "..", "files", "pghost_probe.py")
+PROBE = os.path.join(HERE, "..", "..", "shared", "files", "pghost_probe.py")
 ROLE_DEFAULTS = os.path.join(HERE, "..", "..", "..", "roles", "pg_service", "defaults", "main.yml")
 DROPINS = ("60-pghost-oom.conf", "60-pghost-shutdown.conf", "60-pghost-limits.conf")
 # systemctl show suffix -> /proc/<pid>/limits row, and the role variable

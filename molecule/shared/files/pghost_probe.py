@@ -10,7 +10,11 @@ and /root/pghost-service-RUN.json unless it exists (the first converge's
 report is the evidence; idempotence must not replace it). With --verify it also gathers everything the verifier reads
 (drop-ins, environment files, a client backend's own score, the journal,
 the evidence files the playbooks left), so that the verifier needs one
-round trip per host instead of one per file.
+round trip per host instead of one per file. With --sessions it adds what
+a login session of the server user and of a user no role manages gets
+(`su -`, the way an administrator enters), the managed kernel values as
+/proc/sys shows them, and the files pg_kernel and pg_limits write.
+Shared by the default and service scenarios.
 """
 
 import glob
@@ -152,6 +156,32 @@ def verify_extras(state):
                               for path in ("/root/pghost-fault3-server.log", "/root/pghost-fault3-pgbench.out")}
 
 
+SYSCTL_KEYS = ("kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.sem", "vm.overcommit_memory",
+               "vm.overcommit_ratio", "vm.swappiness", "vm.nr_hugepages", "vm.dirty_background_bytes", "vm.dirty_bytes")
+SYSCTL_FILE = "/etc/sysctl.d/60-pghost-postgresql.conf"
+LIMITS_FILE = "/etc/security/limits.d/60-pghost-postgresql.conf"
+# A user pg_limits does not manage; bash, as its own shell is nologin.
+UNMANAGED_USER = "nobody"
+
+
+def session_ulimits(user):
+    """What `su - USER` gets: soft and hard open files, processes and locked memory (KiB)."""
+    names = ("nofile_soft", "nofile_hard", "nproc_soft", "nproc_hard", "memlock_soft", "memlock_hard")
+    out = subprocess.run(
+        ["su", "-s", "/bin/bash", "-", user, "-c",
+         "ulimit -Sn; ulimit -Hn; ulimit -Su; ulimit -Hu; ulimit -Sl; ulimit -Hl"],
+        check=True, capture_output=True, text=True, cwd="/").stdout.split()
+    return dict(zip(names, out))
+
+
+def sessions(state):
+    state["ulimits"] = {user: session_ulimits(user) for user in ("postgres", UNMANAGED_USER)}
+    state["sysctl_live"] = {key: " ".join((text("/proc/sys/" + key.replace(".", "/")) or "").split())
+                            for key in SYSCTL_KEYS}
+    state["sysctl_file"] = text(SYSCTL_FILE)
+    state["limits_file"] = text(LIMITS_FILE)
+
+
 def main():
     clusters = []
     for line in run("pg_lsclusters", "--no-header").splitlines():
@@ -182,6 +212,8 @@ def main():
         state["etc_sha256"] = etc_sha256()
     if "--verify" in sys.argv[1:]:
         verify_extras(state)
+    if "--sessions" in sys.argv[1:]:
+        sessions(state)
     if "--save" in sys.argv[1:]:
         run_name = sys.argv[sys.argv.index("--save") + 1]
         report = dict(json.load(sys.stdin), run=run_name, live=state)
