@@ -59,7 +59,7 @@ def test_argument_spec_refuses(tmp_path, ansible_env, role, extra, words):
 
 @pytest.mark.parametrize("role, extra, words", [
     ("pg_service", {"pg_service_limit_nofile": -1}, ["pg_service_limit_nofile", "-1", "Nothing was written"]),
-    ("pg_service", {"pg_service_oom_score_adjust": -1001}, ["pg_service_oom_score_adjust", "-1001", "-1000 to 1000"]),
+    ("pg_service", {"pg_service_oom_score_adjust": -1001}, ["pg_service_oom_score_adjust", "-1001", "-1000..1000"]),
     ("pg_service", {"pg_service_limit_memlock": "lots"}, ["pg_service_limit_memlock", "lots", "infinity"]),
     ("pg_limits", {"pg_limits_nofile": -1}, ["pg_limits_nofile", "-1"]),
     ("pg_limits", {"pg_limits_memlock": "lots"}, ["pg_limits_memlock", "lots"]),
