@@ -478,6 +478,15 @@ def debian_clusters(files):
     return found
 
 
+def unit_exists(files, unit):
+    """Whether systemd has a unit file for `unit` (a template instance counts
+    when its template exists); a name without a suffix is a .service."""
+    name = unit if "." in unit else unit + ".service"
+    template = re.sub(r"@[^.]*\.", "@.", name) if "@" in name else None
+    return any(files.exists(directory + "/" + candidate)
+               for directory in UNIT_DIRS for candidate in (name, template) if candidate)
+
+
 def _unit_texts(files, unit):
     """Main file (first unit dir that has it) and drop-ins (by name, earlier dir wins)."""
     main = None
@@ -716,6 +725,12 @@ def complete_cluster(cluster, files, platform):
             cluster["errors"].append("%s has no PG_VERSION (not initialised?)" % data)
         else:
             cluster["errors"].append("data directory %s does not exist" % data)
+
+    # A unit given in pghost_clusters that systemd does not know would get
+    # drop-ins nobody reads and restarts that fail.
+    if platform == "linux" and cluster.get("unit") and files.isdir("/run/systemd/system") \
+            and not unit_exists(files, cluster["unit"]):
+        cluster["errors"].append("unit %s does not exist (no unit file in %s)" % (cluster["unit"], ", ".join(UNIT_DIRS)))
 
     config_dir = cluster.get("_config_dir")
     if cluster.get("_config_file"):

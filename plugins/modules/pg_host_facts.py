@@ -27,8 +27,12 @@ description:
     the local socket, as the owner of the data directory; those of a stopped
     cluster from C(postgres -C NAME), which on PostgreSQL 15 and later also
     reports C(shared_memory_size) and C(shared_memory_size_in_huge_pages).
-  - Never changes anything. A cluster that cannot be read is reported with
-    its C(errors) and a warning; the module does not fail for it.
+  - Never changes anything. A discovered cluster that cannot be read is
+    reported with its C(errors) and a warning. A cluster given in O(clusters)
+    whose data directory does not exist or is not initialised, or whose
+    settings can be neither read nor taken from the item, fails the module
+    naming the item, since the user asked for it and sizing the host without it
+    would leave the kernel too small for it.
 author:
   - pghost.hardening developers (!UNKNOWN)
 options:
@@ -407,6 +411,27 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def declared_problems(declared, clusters):
+    """A sentence per declared cluster the roles cannot act on: its data directory
+    is missing or not initialised, or no settings could be read or were given.
+
+    The user named these clusters, so they are input, and sizing the kernel
+    without them would leave it too small for them; discovered clusters with
+    errors stay warnings."""
+    by_directory = dict((c["data_directory"], c) for c in clusters)
+    problems = []
+    for index, item in enumerate(declared):
+        cluster = by_directory.get(str(item["data_directory"]).rstrip("/") or "/")
+        if cluster is None or not cluster.get("errors"):
+            continue
+        fatal = [e for e in cluster["errors"] if "does not exist" in e or "no PG_VERSION" in e]
+        if fatal or not cluster.get("settings_source"):
+            problems.append("pghost_clusters[%d] (data_directory %s): %s; expected the data directory of an "
+                            "initialised cluster whose settings can be read (or are given in the item)"
+                            % (index, cluster["data_directory"], "; ".join(fatal or cluster["errors"])))
+    return problems
+
+
 def run(module):
     """The module's result for validated params (no exit)."""
     gather = module.params["gather"]
@@ -419,6 +444,9 @@ def run(module):
     if "clusters" in gather:
         declared = [dict((k, v) for k, v in item.items() if v is not None) for item in module.params["clusters"] or []]
         clusters, warnings = discover_clusters(module, declared or None)
+        unusable = declared_problems(declared, clusters)
+        if unusable:
+            module.fail_json(msg="; ".join(unusable) + ". Nothing was written.", clusters=clusters)
         for warning in warnings:
             module.warn(warning)
         facts["pghost_clusters_found"] = clusters

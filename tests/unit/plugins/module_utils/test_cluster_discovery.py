@@ -655,3 +655,16 @@ def test_owner_under_another_root_comes_from_that_roots_passwd(tmp_path):
     assert cd._owner_of(files, "/data") == "postgres"
     assert cd._owner_of(files, "/lost") == "4771", "an id the tree does not name stays a number"
     assert cd._owner_of(files, "/missing") is None
+
+
+@pytest.mark.parametrize("present, unit, exists", [
+    ("lib/systemd/system/postgresql@.service", "postgresql@16-main.service", True),
+    ("etc/systemd/system/pg-main.service", "pg-main", True),
+    ("etc/systemd/system/pg-main.service", "pg-other.service", False),
+    ("lib/systemd/system/postgresql@.service", "postgresql.service", False),
+])
+def test_unit_exists_knows_templates_and_the_service_suffix(tmp_path, present, unit, exists):
+    path = tmp_path / present
+    path.parent.mkdir(parents=True)
+    path.write_text("[Service]\n")
+    assert cd.unit_exists(HostFiles(str(tmp_path)), unit) is exists

@@ -122,3 +122,31 @@ def test_documentation_matches_argument_spec():
     from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import CLUSTER_KEYS
     assert set(returned["clusters"]["contains"]) == set(CLUSTER_KEYS)
     yaml.safe_load(pg_host_facts.EXAMPLES)
+
+
+@pytest.mark.parametrize("found, problem", [
+    ({"errors": ["data directory /srv/pg does not exist"], "settings_source": None},
+     "pghost_clusters[0] (data_directory /srv/pg): data directory /srv/pg does not exist; expected"),
+    # Settings given in the item do not make a missing directory acceptable.
+    ({"errors": ["/srv/pg has no PG_VERSION (not initialised?)"], "settings_source": "declared"},
+     "/srv/pg has no PG_VERSION"),
+    ({"errors": ["unit pg.service does not exist (no unit file in /etc/systemd/system)"], "settings_source": "pg_settings"},
+     "unit pg.service does not exist"),
+    ({"errors": ["postgres -C: FATAL: syntax error in file"], "settings_source": None}, "syntax error"),
+])
+def test_a_declared_cluster_that_cannot_be_used_fails_the_module(monkeypatch, capsys, found, problem):
+    cluster = dict(found, data_directory="/srv/pg", name="pg")
+    monkeypatch.setattr(pg_host_facts, "gather_host", lambda module, platform=None: dict(HOST))
+    monkeypatch.setattr(pg_host_facts, "discover_clusters", lambda module, declared=None: ([cluster], []))
+    code, result = run_module({"clusters": [{"data_directory": "/srv/pg/"}]}, capsys)
+    assert code == 1 and problem in result["msg"] and result["msg"].endswith("Nothing was written.")
+
+
+def test_a_declared_cluster_read_despite_errors_is_only_warned_about(monkeypatch, capsys):
+    # A stopped cluster whose postgres -C missed one setting: sized from what was read.
+    cluster = {"data_directory": "/srv/pg", "name": "pg", "errors": ["postgres -C huge_page_size: unknown"],
+               "settings_source": "postgres -C"}
+    monkeypatch.setattr(pg_host_facts, "gather_host", lambda module, platform=None: dict(HOST))
+    monkeypatch.setattr(pg_host_facts, "discover_clusters", lambda module, declared=None: ([cluster], []))
+    code, result = run_module({"clusters": [{"data_directory": "/srv/pg"}]}, capsys)
+    assert code == 0 and result["clusters"] == [cluster]
