@@ -405,6 +405,15 @@ def parse_own(text, path):
     return own
 
 
+def foreign_lines(text, path):
+    """[(line number, line)] of the collection's own file that it did not write:
+    anything but blank lines, comments and nofile/nproc/memlock limits.
+    Rewriting the file would drop them, so the module refuses instead."""
+    kept = set(entry.lineno for entry in parse(text, path) if entry.item is not None)
+    return [(lineno, line.strip()) for lineno, line in enumerate((text or "").splitlines(), 1)
+            if line.split("#", 1)[0].strip() and lineno not in kept]
+
+
 def render(own):
     """The collection's file: header, then per user, item (nofile, nproc, memlock) and type a reason and a line."""
     body = []

@@ -367,6 +367,14 @@ def main():
         module.warn("%s is missing: Linux-PAM 1.5.2 (Debian 12) then fails every session that loads pam_limits "
                     "and never reads limits.d; later releases skip it. Restore it (it may be empty)" % p["limits_conf"])
     text = dict(sources).get(path, "")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        module.fail_json(msg="path: %s exists and is not a regular file; pam_limits cannot read it as limits. "
+                             "Remove it or choose another path; nothing was written" % path)
+    foreign = pam_limits.foreign_lines(text, path)
+    if foreign:
+        module.fail_json(msg="path: %s is the collection's own file, and line %s was not written by it, so a rewrite "
+                             "would drop it. Move such lines to a file of your own in %s; nothing was written"
+                             % (path, "; line ".join("%d (%s)" % item for item in foreign), os.path.dirname(path)))
     parsed = [(src, pam_limits.parse(body, src)) for src, body in sources]
     own_before = pam_limits.parse_own(text, path)
     inherited = systemd_defaults(module)

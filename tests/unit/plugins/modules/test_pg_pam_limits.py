@@ -321,6 +321,28 @@ def test_main_missing_limits_d(host, monkeypatch, capsys):
                              "Nothing was written" % os.path.dirname(path))
 
 
+@pytest.mark.parametrize("own, shown", [
+    ("postgres hard nofile lots\n", "line 1 (postgres hard nofile lots)"),
+    ("# a reason\npostgres soft nofile 65536\npostgres - core unlimited\n", "line 3 (postgres - core unlimited)"),
+    ("postgres\n", "line 1 (postgres)"),
+])
+def test_main_refuses_an_own_file_with_lines_it_did_not_write(own, shown, host, monkeypatch, capsys):
+    # Rewriting the file would drop the line (a hand edit, or a limit of an
+    # item the collection does not manage): refuse, keep the file as it is.
+    write(host["own"], own)
+    code, result = run_module(args_for(host), monkeypatch, capsys)
+    assert code == 1
+    assert "was not written by it" in result["msg"] and shown in result["msg"], result["msg"]
+    assert read(host["own"]) == own
+
+
+def test_main_refuses_an_own_path_that_is_a_directory(host, monkeypatch, capsys):
+    os.makedirs(host["own"])
+    code, result = run_module(args_for(host), monkeypatch, capsys)
+    assert code == 1 and "exists and is not a regular file" in result["msg"]
+    assert os.listdir(host["own"]) == []
+
+
 # ---------------------------------------------------------------- helpers
 
 
