@@ -224,7 +224,7 @@ def test_standins_were_only_asked_read_only_questions(run13):
 
 
 def test_host_cluster_is_found_running_with_sysv_shared_memory(run13):
-    facts = run13.result("pg_kernel : Read the host and its PostgreSQL clusters")["ansible_facts"]
+    facts = run13.result("pg_preflight : Read the host and its PostgreSQL clusters")["ansible_facts"]
     assert facts["pghost_host"]["platform"] == "freebsd"
     assert facts["pghost_host"]["mem_total_kb"] == 34253561856 // 1024
     assert facts["pghost_host"]["loader_only_source"] == "sysctl -N -W kern.ipc"
