@@ -20,8 +20,11 @@ sysctl kernel.shmmax kernel.shmall kernel.shmmni kernel.sem vm.overcommit_memory
     vm.swappiness vm.nr_hugepages
 units=$(systemctl list-units --all --plain --no-legend --type=service 'postgresql@*' | awk '{print $1}' | LC_ALL=C sort)
 [ -n "$units" ] || { echo "no postgresql@ unit loaded" >&2; exit 1; }
+properties=ActiveState,SubState,MainPID,ExecMainStartTimestampMonotonic,NeedDaemonReload,DropInPaths
+properties+=,OOMScoreAdjust,OOMPolicy,KillMode,KillSignal,TimeoutStopUSec,Environment
+properties+=,LimitNOFILE,LimitNOFILESoft,LimitNPROC,LimitNPROCSoft,LimitMEMLOCK,LimitMEMLOCKSoft
 for unit in $units; do
-    echo "unit $unit $(systemctl show "$unit" --property=ActiveState,SubState,MainPID,ExecMainStartTimestampMonotonic,NeedDaemonReload,DropInPaths,OOMScoreAdjust,OOMPolicy,KillMode,KillSignal,TimeoutStopUSec,Environment,LimitNOFILE,LimitNOFILESoft,LimitNPROC,LimitNPROCSoft,LimitMEMLOCK,LimitMEMLOCKSoft | LC_ALL=C sort | paste -sd' ')"
+    echo "unit $unit $(systemctl show "$unit" --property="$properties" | LC_ALL=C sort | paste -sd' ')"
     pid=$(systemctl show --property=MainPID --value "$unit")
     if [ "$pid" -gt 0 ]; then
         # /proc/PID/stat: field 22 (starttime) is the 20th after the ") " that ends comm.
