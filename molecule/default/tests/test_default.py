@@ -219,7 +219,7 @@ def test_postmaster_against_the_restart_the_role_reported(state, cluster, before
         else:
             assert "Limit%s " % key not in reasons, (key, entry["reasons"])
     for wanted in ("PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj", "PG_OOM_ADJUST_VALUE=0"):
-        name = wanted.split("=")[0]
+        name = wanted.split("=", maxsplit=1)[0]
         if wanted not in pm["environ_pg_oom"]:
             differs.append(name)
             assert "running postmaster has %s=" % name in reasons, (wanted, entry["reasons"])
