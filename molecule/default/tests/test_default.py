@@ -22,43 +22,23 @@ never passed as if it were there. Most live state is read in one round trip
 per host by ../shared/files/pghost_probe.py --verify --sessions.
 """
 
-import base64
-import json
 import os
-import re
 import signal
-import warnings
+import sys
 
 import pytest
 import yaml
 
+# Helpers shared with the other container verifiers (molecule/shared/verify_common.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+from verify_common import observe, number, run_probe, seconds  # noqa: E402  pylint: disable=wrong-import-position
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROBE = os.path.join(HERE, "..", "..", "shared", "files", "pghost_probe.py")
 ROLE_DEFAULTS = os.path.join(HERE, "..", "..", "..", "roles", "pg_service", "defaults", "main.yml")
 DROPINS = ("60-pghost-oom.conf", "60-pghost-shutdown.conf", "60-pghost-limits.conf")
 # systemctl show suffix -> /proc/<pid>/limits row -> pam_limits item
 LIMITS = {"NOFILE": ("Max open files", "nofile"), "NPROC": ("Max processes", "nproc"),
           "MEMLOCK": ("Max locked memory", "memlock")}
-INF = float("inf")
-
-
-class Observed(UserWarning):
-    """A value seen on the live host that differs from what was asked, and why."""
-
-
-def observe(message):
-    warnings.warn(Observed(message), stacklevel=2)
-
-
-def number(value):
-    value = str(value).strip()
-    return INF if value in ("infinity", "unlimited") else int(value)
-
-
-def seconds(span):
-    """systemd's rendering of a time span ('1h 30min', '5s', '3600s') -> seconds."""
-    size = {"d": 86400, "h": 3600, "min": 60, "s": 1, "ms": 0.001}
-    return sum(int(n) * size[u] for n, u in re.findall(r"(\d+)(d|h|min|ms|s)", span))
 
 
 def assignments(text):
@@ -84,10 +64,7 @@ def unit(major):
 
 @pytest.fixture(scope="module")
 def state(host):
-    with open(PROBE, "rb") as handle:
-        code = base64.b64encode(handle.read()).decode()
-    out = host.check_output("python3 -c \"import base64; exec(base64.b64decode('%s'))\" --verify --sessions" % code)
-    return json.loads(out)
+    return run_probe(host, "--verify", "--sessions")
 
 
 @pytest.fixture(scope="module")
