@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the host packages the test and demo tool chain needs, only when missing.
 # Podman runs rootful with the runc runtime (crun cannot handle this machine's
-# hybrid cgroup layout); see ../shared/reference/containers-on-these-machines.md.
+# hybrid cgroup layout); see docs/test-machines.md.
 set -euo pipefail
 
 # ansible-test sanity skips its ShellCheck test when the program is missing.

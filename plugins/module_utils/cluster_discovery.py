@@ -11,9 +11,9 @@ Sources, merged by data directory (first source wins a field):
   > FreeBSD rc.conf (postgresql_data, postgresql_profiles).
 Everything is read from files; commands run only to read settings: one psql
 query per running cluster, `postgres -C NAME` per setting for a stopped one
-(the server must be stopped for runtime-computed values, facts §3, §9).
+(the server must be stopped for runtime-computed values, docs/postgres-kernel-facts.md §3, §9).
 
-Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+Facts: docs/postgres-kernel-facts.md, cited by section number.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ SETTING_KEYS = ("max_connections", "autovacuum_max_workers", "max_worker_process
                 "huge_page_size", "shared_memory_size_mb", "shared_memory_size_in_huge_pages",
                 "num_os_semaphores")
 # Computed at startup: `postgres -C` reports them only while the server is
-# stopped (facts §3), so they are not asked of a running one.
+# stopped (docs/postgres-kernel-facts.md §3), so they are not asked of a running one.
 RUNTIME_COMPUTED = ("shared_memory_size", "shared_memory_size_in_huge_pages", "num_os_semaphores")
 # Unit of a bare number printed by `postgres -C` (PostgreSQL 15-17 print the
 # raw value in the setting's base unit: shared_buffers 16384 = 16384 * 8kB).
@@ -560,7 +560,7 @@ def _home_of(user, default):
 def freebsd_clusters(files, warnings, home_of=None):
     """The port's rc script: postgresql_data (default ~postgres/data<ver>, taken
     from the installed rc script), or one cluster per postgresql_profiles entry
-    (postgresql_<profile>_data); postgresql_user defaults to postgres (facts §8)."""
+    (postgresql_<profile>_data); postgresql_user defaults to postgres (docs/postgres-kernel-facts.md §8)."""
     home_of = home_of or _home_of
     env = {}
     for path in FREEBSD_RC_CONFS:
@@ -703,7 +703,7 @@ def _process_is_postmaster(files, platform, pid):
     if platform == "linux":
         comm = files.read("/proc/%d/comm" % pid)
         return comm is not None and comm.strip() in POSTMASTER_NAMES
-    # FreeBSD: kill(pid, 0) as PostgreSQL itself does (facts §1: that cannot
+    # FreeBSD: kill(pid, 0) as PostgreSQL itself does (docs/postgres-kernel-facts.md §1: that cannot
     # see into other jails, which is fine for our own data directory).
     return files.pid_alive(pid)
 

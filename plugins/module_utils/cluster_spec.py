@@ -126,7 +126,7 @@ def cluster_spec(raw, index):
         counts[setting] = None if value is None else _count("%s.%s" % (where, setting), value)
 
     # A setting the version does not have is a mistake in the input, not
-    # something to size for (facts §9 lists when each appeared).
+    # something to size for (docs/postgres-kernel-facts.md §9 lists when each appeared).
     for setting, present, since in (
         ("shared_memory_type", info.has_shared_memory_type, "12"),
         ("dynamic_shared_memory_type", info.has_dsm_type, "9.4"),
@@ -156,7 +156,7 @@ def cluster_spec(raw, index):
             huge_pages = "on" if huge_pages else "off"
         _choice(where + ".huge_pages", huge_pages, HUGE_PAGES)
         if huge_pages == "on" and smt == "sysv":
-            # The server refuses to start with this pair (facts §1).
+            # The server refuses to start with this pair (docs/postgres-kernel-facts.md §1).
             raise ClusterError("%s.huge_pages: 'on' cannot be combined with shared_memory_type 'sysv'; "
                                "PostgreSQL refuses to start so; use try or off, or shared_memory_type mmap" % where)
 
@@ -175,7 +175,7 @@ def cluster_spec(raw, index):
         huge_pages=huge_pages,
         huge_page_size_bytes=huge_page_size_bytes,
         shared_memory_size_mb=_optional_int(where + ".shared_memory_size_mb", size_mb, 0),
-        # -1: the server cannot use huge pages here (facts §3)
+        # -1: the server cannot use huge pages here (docs/postgres-kernel-facts.md §3)
         shared_memory_size_in_huge_pages=_optional_int(
             where + ".shared_memory_size_in_huge_pages", raw.get("shared_memory_size_in_huge_pages"), -1),
         num_os_semaphores=_optional_int(where + ".num_os_semaphores", raw.get("num_os_semaphores"), 0),

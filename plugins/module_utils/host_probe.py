@@ -7,7 +7,7 @@ Entry point: gather_host(module, platform=None) -> dict (shape documented in
 plugins/modules/pg_host_facts.py RETURN). Everything on Linux is read from
 /proc, /sys and /etc directly; FreeBSD needs one sysctl(8) call.
 
-Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+Facts: docs/postgres-kernel-facts.md, cited by section number.
 """
 
 from __future__ import annotations
@@ -323,7 +323,7 @@ def parse_swapinfo_k(text):
 def apply_live_map(writable, namespaced, is_container):
     """A setting is applied live only where it can be written and, inside a
     container, only when it belongs to the container's own IPC namespace:
-    vm.* and THP are global to the kernel (DESIGN.md; facts §3, §4)."""
+    vm.* and THP are global to the kernel (docs/design.md; docs/postgres-kernel-facts.md §3, §4)."""
     return dict(
         (name, bool(writable.get(name)) and (bool(namespaced.get(name)) or not is_container))
         for name in writable
@@ -344,7 +344,7 @@ def _page_size():
 def effective_remove_ipc(files):
     """logind's RemoveIPC ("yes"/"no"), None when systemd-logind is not installed.
 
-    Upstream default is yes (facts §5); RHEL builds default to no, which this
+    Upstream default is yes (docs/postgres-kernel-facts.md §5); RHEL builds default to no, which this
     cannot see from the configuration, so "yes" is reported there: the safe
     answer for a hardening run (it leads to writing RemoveIPC=no).
     """
@@ -456,7 +456,7 @@ def _gather_freebsd(module, files):
 
     jailed = values.get("security.jail.jailed", "0").strip() == "1"
     # Which kern.ipc limits the running kernel lets sysctl(8) set: the rest
-    # are loader tunables, effective at the next boot (facts §8). The kernel
+    # are loader tunables, effective at the next boot (docs/postgres-kernel-facts.md §8). The kernel
     # says so itself (-W: writable variables); which ones are differs between
     # releases (kern.ipc.semmsl was CTLFLAG_RW, later CTLFLAG_RWTUN; semusz is
     # read-only on some). Without an answer, the table in kernel_keys.

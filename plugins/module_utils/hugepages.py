@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Huge pages PostgreSQL clusters need on Linux (facts §3)."""
+"""Huge pages PostgreSQL clusters need on Linux (docs/postgres-kernel-facts.md §3)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def hugepage_lock_bytes(c, default_hugepage_kb):
     """(bytes, reason): memory in huge pages one cluster maps, the floor for its memlock limit.
 
     The PostgreSQL docs name `ulimit -l` (memlock) beside vm.nr_hugepages for
-    huge pages (facts §3); sizing it to the pages the cluster maps makes the
+    huge pages (docs/postgres-kernel-facts.md §3); sizing it to the pages the cluster maps makes the
     limit enough whatever the kernel's accounting. 0 when it uses none.
     """
     need = hugepage_need(c, default_hugepage_kb)

@@ -14,7 +14,7 @@ interlock header, the dynamic shared memory control segment). The thin OS
 layer (LinuxIpc: shmat/shmdt/shmctl/semctl through ctypes, unlink) is kept
 apart so the decisions can be unit tested without a kernel.
 
-SIGKILL of the postmaster leaves its IPC behind (facts §6); on Debian the
+SIGKILL of the postmaster leaves its IPC behind (docs/postgres-kernel-facts.md §6); on Debian the
 unit's ExecStop (pg_ctlcluster) then deletes the stale postmaster.pid, so
 without one the owner's unattached segments are examined too.
 
@@ -26,7 +26,7 @@ never removes more than the server would:
 - src/backend/port/sysv_shmem.c (PGSharedMemoryAttach): a segment is "ours"
   when its PGShmemHeader has PGShmemMagic and the data directory's st_dev and
   st_ino; ours and shm_nattch == 0 is removed (IPC_RMID), ours and attached is
-  FATAL "pre-existing shared memory block ... is still in use" (facts §1).
+  FATAL "pre-existing shared memory block ... is still in use" (docs/postgres-kernel-facts.md §1).
   Before removing it, PGSharedMemoryCreate() calls
   dsm_cleanup_using_control_segment(oldhdr->dsm_control).
 - src/backend/storage/ipc/dsm.c (dsm_cleanup_using_control_segment): a sane
@@ -38,9 +38,9 @@ never removes more than the server would:
 - src/backend/port/sysv_sema.c (IpcSemaphoreCreate): a set whose last
   semaphore holds PGSemaMagic (537) and whose sempid names a dead process is
   a dead postmaster's; Linux builds of 10+ use unnamed POSIX semaphores in the
-  main area instead (facts §2), so there is nothing to find there.
+  main area instead (docs/postgres-kernel-facts.md §2), so there is nothing to find there.
 
-Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+Facts: docs/postgres-kernel-facts.md, cited by section number.
 """
 
 from __future__ import annotations

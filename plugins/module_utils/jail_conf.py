@@ -13,7 +13,7 @@ Pure functions on text; nothing here touches a host.
   parse_jls_n(text)          -> [{param: value}] from `jls -n`
   jls_ipc(entry)             -> the IPC modes of one `jls -n` line
 
-Facts relied on (facts §8, checked against FreeBSD's sources):
+Facts relied on (docs/postgres-kernel-facts.md §8, checked against FreeBSD's sources):
 - jail(8): sysvshm, sysvsem, sysvmsg take "new" (own key namespace),
   "inherit" (the host's objects and keys) or "disable". allow.sysvipc is
   deprecated; when set it equals all three "inherit".

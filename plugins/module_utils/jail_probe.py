@@ -15,7 +15,7 @@ which UID. Files are read through a HostFiles so tests run on a fake tree.
   postgresql_in_root(files, ...) -> whether a root (host or jail) runs PostgreSQL
   audit(...)                     -> the module's result
 
-Facts relied on (facts §1, §8):
+Facts relied on (docs/postgres-kernel-facts.md §1, §8):
 - jail sysvshm/sysvsem/sysvmsg (and so sysvshm=new) exist from FreeBSD 11.0;
   before that the only isolation is a distinct server UID per jail.
 - /etc/rc.d/jail starts jail NAME from /etc/jail.NAME.conf, else

@@ -7,7 +7,7 @@ Before FreeBSD 11.0 (or with pg_jail_isolation: distinct_uid) jails that
 share the host's SysV IPC must not run their postmasters as the same UID:
 PostgreSQL 9.2/9.3 judged a segment stale with kill(creatorPID, 0), which
 cannot see processes in another jail, and removed a live neighbour's
-segment (facts §1, §8). The fix is a server user whose UID, and a group
+segment (docs/postgres-kernel-facts.md §1, §8). The fix is a server user whose UID, and a group
 whose GID, no other jail and no host account uses.
 
   plan(jails, host_users, reserved_range, ...)  -> the target uid/gid per jail

@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The kernel settings pghost.hardening reads and may manage, per platform.
 
-Facts: ../shared/reference/postgres-kernel-facts.md (cited as "facts §N").
+Facts: docs/postgres-kernel-facts.md, cited by section number.
 """
 
 from __future__ import annotations
 
 # Linux sysctls. kernel.shm*/sem/msg* belong to the IPC namespace, so a
 # privileged container can set them for itself; vm.* are global to the kernel
-# and must not be applied live from a container (DESIGN.md).
+# and must not be applied live from a container (docs/design.md).
 LINUX_IPC_NAMESPACED = (
     "kernel.shmmax",
     "kernel.shmall",
@@ -36,7 +36,7 @@ LINUX_THP_FILES = {
 }
 
 # FreeBSD kern.ipc.*: loader tunables need /boot/loader.conf and a reboot;
-# the rest are writable at runtime through /etc/sysctl.conf (facts §8).
+# the rest are writable at runtime through /etc/sysctl.conf (docs/postgres-kernel-facts.md §8).
 FREEBSD_LOADER_TUNABLES = (
     "kern.ipc.shmmni",
     "kern.ipc.shmseg",

@@ -41,16 +41,16 @@ POLICY_KEYS = ("vm.overcommit_memory", "vm.overcommit_ratio")
 def _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, ratio_asked):
     names = SYSCTL_NAMES[platform]
     why = {
-        names["shmmax"]: "largest SysV segment of the PostgreSQL clusters: %d bytes (facts §1)" % sysv.shmmax,
-        names["shmall"]: "SysV shared memory of all clusters: %d pages of %d bytes (facts §1)" % (sysv.shmall, page_size),
-        names["shmmni"]: "SysV segment ids of all clusters: %d (facts §1)" % sysv.shmmni,
-        "vm.nr_hugepages": "huge pages of %d kB for the clusters' shared memory: %d (facts §3)" % (hugepage_kb, nr_hugepages),
-        "vm.overcommit_memory": "strict accounting: a backend gets 'out of memory' instead of the OOM killer (facts §4)",
-        "vm.overcommit_ratio": "%s, within the CommitLimit guard (facts §4)" % (
+        names["shmmax"]: "largest SysV segment of the PostgreSQL clusters: %d bytes (docs/postgres-kernel-facts.md §1)" % sysv.shmmax,
+        names["shmall"]: "SysV shared memory of all clusters: %d pages of %d bytes (docs/postgres-kernel-facts.md §1)" % (sysv.shmall, page_size),
+        names["shmmni"]: "SysV segment ids of all clusters: %d (docs/postgres-kernel-facts.md §1)" % sysv.shmmni,
+        "vm.nr_hugepages": "huge pages of %d kB for the clusters' shared memory: %d (docs/postgres-kernel-facts.md §3)" % (hugepage_kb, nr_hugepages),
+        "vm.overcommit_memory": "strict accounting: a backend gets 'out of memory' instead of the OOM killer (docs/postgres-kernel-facts.md §4)",
+        "vm.overcommit_ratio": "%s, within the CommitLimit guard (docs/postgres-kernel-facts.md §4)" % (
             "automatic policy: RAM outside huge pages less a 10% reserve of at least 1 GiB"
             if ratio_asked == "auto" else "set by the user to %s" % ratio),
     }
-    sem = "SysV semaphores for the clusters: %d sets of 17 (facts §2)" % sysv.semmni
+    sem = "SysV semaphores for the clusters: %d sets of 17 (docs/postgres-kernel-facts.md §2)" % sysv.semmni
     if platform == "linux":
         why["kernel.sem"] = sem
     else:
@@ -92,7 +92,7 @@ def _raise_only(proposed, reasons, warnings, name, required, current, why):
     """Propose `required` for `name` only when it raises what is set now.
 
     Without the current value nothing is proposed: the kernel's default may
-    well be higher, and a limit is never lowered (DESIGN.md).
+    well be higher, and a limit is never lowered (docs/design.md).
     """
     if required <= 0:
         return
@@ -208,7 +208,7 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
         reasons.append(oc.reason)
         kbytes_now = _current_int(current, "vm.overcommit_kbytes")
         # Order matters when applying: the ratio first (writing it also
-        # clears vm.overcommit_kbytes, facts §4), then strict mode, so strict
+        # clears vm.overcommit_kbytes, docs/postgres-kernel-facts.md §4), then strict mode, so strict
         # accounting never starts under the old, unguarded limit.
         # An unknown kbytes might be set and override the ratio: write the
         # ratio to be sure.
@@ -216,10 +216,10 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             proposed["vm.overcommit_ratio"] = ratio
             if kbytes_now is None:
                 reasons.append("vm.overcommit_kbytes is unknown and would override any ratio if set; writing "
-                               "vm.overcommit_ratio clears it (facts §4)")
+                               "vm.overcommit_ratio clears it (docs/postgres-kernel-facts.md §4)")
             elif kbytes_now:
                 reasons.append("vm.overcommit_kbytes = %d overrides any ratio; writing vm.overcommit_ratio clears it "
-                               "(facts §4), so it is not proposed" % kbytes_now)
+                               "(docs/postgres-kernel-facts.md §4), so it is not proposed" % kbytes_now)
         if _current_int(current, "vm.overcommit_memory") != 2:
             proposed["vm.overcommit_memory"] = 2
             reasons.append("vm.overcommit_memory = 2 (now %s): %s" % (
@@ -243,7 +243,7 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
         # Ansible's output sorts mappings, so the order to apply them travels
         # as a list (the overcommit ratio before strict mode).
         "apply_order": list(proposed),
-        # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (facts §8).
+        # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (docs/postgres-kernel-facts.md §8).
         # The host's own answer when pg_host_facts read it (sysctl -N -W).
         "boot_only": [name for name in proposed if name in host.get("loader_only", FREEBSD_LOADER_TUNABLES)],
         "reasons": reasons + detail,

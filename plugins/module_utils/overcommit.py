@@ -5,7 +5,7 @@
 guard that refuses a ratio that would leave the host unable to allocate.
 
 CommitLimit = (MemTotal - huge pages) * overcommit_ratio / 100 + SwapTotal
-(facts §4, from the kernel's Documentation/filesystems/proc.rst). If the new
+(docs/postgres-kernel-facts.md §4, from the kernel's Documentation/filesystems/proc.rst). If the new
 CommitLimit is below the current Committed_AS, allocations and forks fail at
 once, so the guard demands Committed_AS plus a headroom percentage.
 """

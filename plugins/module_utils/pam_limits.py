@@ -306,7 +306,7 @@ def pam_services(files):
 
 def memlock_floors(clusters, hugepage_size_kb, size=True):
     """({owner: KiB}, {owner: [reason]}, [warning]): memory in huge pages each
-    OS user's clusters map (facts §3), summed per user and rounded up to KiB.
+    OS user's clusters map (docs/postgres-kernel-facts.md §3), summed per user and rounded up to KiB.
     Every owner is a key; size=False only lists them (floors 0), for when
     memlock is not sized from huge pages.
 

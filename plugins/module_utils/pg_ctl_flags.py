@@ -7,7 +7,7 @@ The FreeBSD port's rc script runs, for start, stop, restart and the rest,
 
     su -l postgres -c "exec pg_ctl <command> -D '<data>' ${postgresql_flags}"
 
-so the value of `postgresql_flags` (default `-w -s -m fast`, facts §8) is
+so the value of `postgresql_flags` (default `-w -s -m fast`, docs/postgres-kernel-facts.md §8) is
 split into words by the shell su starts, and pg_ctl reads them with
 getopt_long. The same two steps are modelled here:
 
@@ -26,7 +26,7 @@ getopt_long. The same two steps are modelled here:
   ends the options.
 
 pg_ctl's set_mode accepts `s`/`smart`, `f`/`fast` and `i`/`immediate`; the
-last `-m` given wins. pg_ctl stops fast by default since 9.5 (facts §6); an
+last `-m` given wins. pg_ctl stops fast by default since 9.5 (docs/postgres-kernel-facts.md §6); an
 explicit `-m fast` also covers older servers and states the intent.
 
 Flags pg_ctl would refuse (an unknown option, an option without its

@@ -4,16 +4,16 @@
 """systemd drop-ins for PostgreSQL units: what to write, and whether the running server has it.
 
 Pure functions; the module pg_service_units reads the files and /proc and
-calls them. Facts: ../shared/reference/postgres-kernel-facts.md ("facts §N").
+calls them. Facts: docs/postgres-kernel-facts.md, cited by section number.
 
 Three drop-ins per unit, one concern each, so a user can read or override one:
   60-pghost-oom.conf       OOMScoreAdjust for the postmaster, PG_OOM_ADJUST_* so
-                           each child resets its own score after fork (facts §4),
+                           each child resets its own score after fork (docs/postgres-kernel-facts.md §4),
                            and OOMPolicy=continue so that one backend killed by
                            the OOM killer is PostgreSQL's crash restart, not the
                            end of the service
   60-pghost-shutdown.conf  KillMode=mixed, KillSignal=SIGINT (fast shutdown),
-                           TimeoutStopSec long enough for the final checkpoint (facts §6)
+                           TimeoutStopSec long enough for the final checkpoint (docs/postgres-kernel-facts.md §6)
   60-pghost-limits.conf    LimitNOFILE/NPROC/MEMLOCK as soft:hard, never below
                            what the unit already has
 OOMScoreAdjust, PG_OOM_ADJUST_* and the limits are applied by systemd when it
@@ -50,7 +50,7 @@ OOM_POLICIES = ("continue", "stop", "kill")
 OOM_POLICY_SINCE = 243
 # PostgreSQL reads PG_OOM_ADJUST_VALUE only when PG_OOM_ADJUST_FILE is set,
 # and then writes it into the child's own file after fork (9.5+,
-# src/backend/postmaster/fork_process.c; facts §4).
+# src/backend/postmaster/fork_process.c; docs/postgres-kernel-facts.md §4).
 OOM_ENV = ("PG_OOM_ADJUST_FILE", "PG_OOM_ADJUST_VALUE")
 SIGINT = 2
 HEADER = ("# Managed by pghost.hardening (role pg_service); changes here are overwritten.\n"
@@ -236,7 +236,7 @@ def uses_pg_ctlcluster(exec_start):
 
 
 def oom_dropin(score, backend_score, exec_start, env_file=None, policy="continue"):
-    """The OOM split of facts §4: the postmaster shielded, each backend reset to backend_score.
+    """The OOM split of docs/postgres-kernel-facts.md §4: the postmaster shielded, each backend reset to backend_score.
 
     Debian's pg_ctlcluster runs as root and writes -900 to its own
     oom_score_adj before it starts the postmaster (/usr/bin/pg_ctlcluster,
@@ -248,7 +248,7 @@ def oom_dropin(score, backend_score, exec_start, env_file=None, policy="continue
     PG_OOM_ADJUST_* then go into that file (env_block) instead.
     policy: OOMPolicy= (see OOM_POLICIES); None leaves it to the unit.
     """
-    lines = [HEADER, "# Postmaster protected, backends left killable: facts §4, fork_process.c.\n"]
+    lines = [HEADER, "# Postmaster protected, backends left killable: docs/postgres-kernel-facts.md §4, fork_process.c.\n"]
     if policy == "continue":
         lines.append("# OOMPolicy=continue: when the OOM killer kills a backend, the postmaster resets the others\n"
                      "# and recovers by itself; systemd's default (stop) would stop the whole service during\n"
@@ -267,7 +267,7 @@ def oom_dropin(score, backend_score, exec_start, env_file=None, policy="continue
     return "".join(lines)
 
 
-ENV_BEGIN = "# BEGIN pghost.hardening (role pg_service): OOM split for the backends, facts §4"
+ENV_BEGIN = "# BEGIN pghost.hardening (role pg_service): OOM split for the backends, docs/postgres-kernel-facts.md §4"
 ENV_END = "# END pghost.hardening"
 
 
@@ -297,10 +297,10 @@ def env_block(text, backend_score):
 
 
 def shutdown_dropin(timeout_want, base_timeout):
-    """Fast shutdown through the whole stop path (facts §6), never a shorter timeout than the unit's."""
+    """Fast shutdown through the whole stop path (docs/postgres-kernel-facts.md §6), never a shorter timeout than the unit's."""
     timeout = timeout_want if base_timeout is None else max(timeout_want, base_timeout)
     rendered = "infinity" if timeout == INFINITY else "%ds" % int(round(timeout))
-    return "".join([HEADER, "# SIGINT = fast shutdown; SIGKILL only for what is left after TimeoutStopSec (facts §6).\n",
+    return "".join([HEADER, "# SIGINT = fast shutdown; SIGKILL only for what is left after TimeoutStopSec (docs/postgres-kernel-facts.md §6).\n",
                     "[Service]\n", "KillMode=mixed\n", "KillSignal=SIGINT\n", "TimeoutStopSec=%s\n" % rendered])
 
 
@@ -419,14 +419,14 @@ def clamped(limits, caps):
 
 
 # ---------------------------------------------------------------------------
-# logind RemoveIPC (facts §5)
+# logind RemoveIPC (docs/postgres-kernel-facts.md §5)
 
 
 def system_uid_max(login_defs):
     """Highest uid logind treats as a system user: SYS_UID_MAX, else UID_MIN - 1, else 999.
 
     logind spares system users' IPC (uid_is_system(), SYSTEM_UID_MAX which
-    distributions build from login.defs; facts §5).
+    distributions build from login.defs; docs/postgres-kernel-facts.md §5).
     """
     values = {}
     for line in (login_defs or "").splitlines():

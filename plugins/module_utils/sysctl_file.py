@@ -7,9 +7,9 @@ Three styles:
   sysctl.d     Linux /etc/sysctl.d/60-pghost-postgresql.conf, a whole file
                the collection owns: "key = value".
   sysctl.conf  FreeBSD /etc/sysctl.conf, a managed block: "key=value"
-               (runtime-writable kern.ipc.* keys, facts §8).
+               (runtime-writable kern.ipc.* keys, docs/postgres-kernel-facts.md §8).
   loader.conf  FreeBSD /boot/loader.conf, a managed block: key="value"
-               (loader tunables, read at boot only, facts §8).
+               (loader tunables, read at boot only, docs/postgres-kernel-facts.md §8).
 
 Merging never lowers: a limit becomes the highest of what is asked, what is
 in force now and what the collection wrote before (field by field for

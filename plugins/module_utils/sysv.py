@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """SysV semaphore and shared memory needs of PostgreSQL clusters.
 
-Per cluster, then summed over the clusters of a host. Sources: facts §1
-(shared memory) and §2 (semaphores) of ../shared/reference/postgres-kernel-facts.md.
+Per cluster, then summed over the clusters of a host. Sources:
+docs/postgres-kernel-facts.md §1 (shared memory), §2 (semaphores).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ PLATFORMS = ("linux", "freebsd")
 
 SEMAPHORES_PER_SET = 16
 # Each set carries one extra "magic number" semaphore, so sets are 17 wide
-# (facts §2; later 17.x minors may use wider sets - unverified, so the
+# (docs/postgres-kernel-facts.md §2; later 17.x minors may use wider sets - unverified, so the
 # server-reported num_os_semaphores is preferred where it exists).
 SET_WIDTH = SEMAPHORES_PER_SET + 1
 
 # sizeof(PGShmemHeader): the interlock segment PostgreSQL 9.3+ keeps in SysV
-# while the main area is mmap()ed (facts §1: 48 bytes documented, 56 seen
+# while the main area is mmap()ed (docs/postgres-kernel-facts.md §1: 48 bytes documented, 56 seen
 # with ipcs -m on Debian's 15; the larger is used).
 INTERLOCK_SEGMENT_BYTES = 56
 
@@ -67,7 +67,7 @@ def _semaphore_inputs(c):
 
 
 def semaphore_need(c, platform):
-    """SysV semaphores one cluster needs (facts §2)."""
+    """SysV semaphores one cluster needs (docs/postgres-kernel-facts.md §2)."""
     needed, text = _semaphore_inputs(c)
     if not c.info.sysv_semaphores and platform in PLATFORMS:
         return SemNeed(0, 0, needed, "%s: PostgreSQL %s uses POSIX semaphores on %s (%d of them); no SysV semaphores"
@@ -79,7 +79,7 @@ def semaphore_need(c, platform):
 def estimate_main_area_bytes(c):
     """Estimated main shared memory area, for versions that do not report it.
 
-    The seed's sizing table (facts §2, last item): 250 kB + 8.2 kB per
+    The seed's sizing table (docs/postgres-kernel-facts.md §2, last item): 250 kB + 8.2 kB per
     shared_buffers page + 14.2 kB per connection, here counting every backend
     slot, plus a 10% margin because newer versions keep more fixed structures
     in shared memory than that table knew. Prefer the server's
@@ -103,7 +103,7 @@ def main_area_in_sysv(c):
 
 
 def shm_need(c):
-    """SysV shared memory segments (sizes in bytes) one cluster creates (facts §1)."""
+    """SysV shared memory segments (sizes in bytes) one cluster creates (docs/postgres-kernel-facts.md §1)."""
     extra = 0
     note = ""
     if c.dynamic_shared_memory_type == "sysv":

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What each PostgreSQL major version does with the kernel.
 
-Every row is sourced from ../shared/reference/postgres-kernel-facts.md
-(cited as "facts §N"); code asks this table instead of comparing version
+Every row is sourced from docs/postgres-kernel-facts.md, cited by section
+number; code asks this table instead of comparing version
 numbers itself.
 """
 
@@ -21,26 +21,26 @@ VersionInfo = namedtuple(
     [
         "major",                    # "9.6", "15"
         "key",                      # sortable tuple, (9, 6) or (15,)
-        "main_area_in_sysv",        # whole main shared memory in SysV (<= 9.2; facts §1)
-        "has_shared_memory_type",   # shared_memory_type setting, 12+ (facts §9)
-        "has_dsm_type",             # dynamic_shared_memory_type, 9.4+ (facts §1)
-        "sysv_semaphores",          # SysV on Linux/FreeBSD: 9.6 and older (facts §2)
-        "sem_counts_worker_processes",  # max_worker_processes in the formula, 9.4+ (facts §2)
-        "sem_counts_wal_senders",   # max_wal_senders in the formula, 12+ (facts §2)
-        "sem_constant",             # N in ceil((... + N) / 16); None: ask the server (facts §2)
-        "has_huge_pages",           # huge_pages, 9.4+ (facts §3, §9)
-        "has_huge_page_size",       # huge_page_size, 14+ (facts §3)
-        "reports_shared_memory_size",  # shared_memory_size(_in_huge_pages), 15+ (facts §3)
-        "reports_num_os_semaphores",   # num_os_semaphores, 18+ (facts §2)
-        "has_oom_adjust_env",       # PG_OOM_ADJUST_FILE/VALUE, 9.5+ (facts §4)
-        "sysv_key_from_inode",      # SysV key from the data directory inode, 13+ (facts §1)
-        "fsync_panic_minor",        # first minor that PANICs on fsync failure; 0 = all; None = none (facts §7)
+        "main_area_in_sysv",        # whole main shared memory in SysV (<= 9.2; docs/postgres-kernel-facts.md §1)
+        "has_shared_memory_type",   # shared_memory_type setting, 12+ (docs/postgres-kernel-facts.md §9)
+        "has_dsm_type",             # dynamic_shared_memory_type, 9.4+ (docs/postgres-kernel-facts.md §1)
+        "sysv_semaphores",          # SysV on Linux/FreeBSD: 9.6 and older (docs/postgres-kernel-facts.md §2)
+        "sem_counts_worker_processes",  # max_worker_processes in the formula, 9.4+ (docs/postgres-kernel-facts.md §2)
+        "sem_counts_wal_senders",   # max_wal_senders in the formula, 12+ (docs/postgres-kernel-facts.md §2)
+        "sem_constant",             # N in ceil((... + N) / 16); None: ask the server (docs/postgres-kernel-facts.md §2)
+        "has_huge_pages",           # huge_pages, 9.4+ (docs/postgres-kernel-facts.md §3, §9)
+        "has_huge_page_size",       # huge_page_size, 14+ (docs/postgres-kernel-facts.md §3)
+        "reports_shared_memory_size",  # shared_memory_size(_in_huge_pages), 15+ (docs/postgres-kernel-facts.md §3)
+        "reports_num_os_semaphores",   # num_os_semaphores, 18+ (docs/postgres-kernel-facts.md §2)
+        "has_oom_adjust_env",       # PG_OOM_ADJUST_FILE/VALUE, 9.5+ (docs/postgres-kernel-facts.md §4)
+        "sysv_key_from_inode",      # SysV key from the data directory inode, 13+ (docs/postgres-kernel-facts.md §1)
+        "fsync_panic_minor",        # first minor that PANICs on fsync failure; 0 = all; None = none (docs/postgres-kernel-facts.md §7)
     ],
 )
 
 
 def _sem_constant(key):
-    # facts §2 table: 9.2-13 -> 5, 14-16 -> 6, 17 -> 7, 18 -> num_os_semaphores
+    # docs/postgres-kernel-facts.md §2 table: 9.2-13 -> 5, 14-16 -> 6, 17 -> 7, 18 -> num_os_semaphores
     if key < (14,):
         return 5
     if key < (17,):
@@ -50,7 +50,7 @@ def _sem_constant(key):
     return None
 
 
-# facts §7: releases of 2019-02-14; all later majors include the fix.
+# docs/postgres-kernel-facts.md §7: releases of 2019-02-14; all later majors include the fix.
 _FSYNC_PANIC_MINOR = {(9, 4): 21, (9, 5): 16, (9, 6): 12, (10,): 7, (11,): 2}
 
 
@@ -77,7 +77,7 @@ def _row(key):
 
 
 # The settings that size kernel resources, each with the first version that
-# has it: facts §2 (semaphore inputs), §1 (shared_memory_type 12,
+# has it: docs/postgres-kernel-facts.md §2 (semaphore inputs), §1 (shared_memory_type 12,
 # dynamic_shared_memory_type 9.4), §3 (huge_pages 9.4, huge_page_size 14,
 # shared_memory_size(_in_huge_pages) 15), §9 (num_os_semaphores 18).
 SETTINGS_SINCE = (

@@ -199,7 +199,7 @@ why:
       never on the values in force; suitable as a comment in a file that must not change from run to run.
   returned: success
   type: dict
-  sample: {"kernel.sem": "SysV semaphores for the clusters: 8 sets of 17 (facts §2)"}
+  sample: {"kernel.sem": "SysV semaphores for the clusters: 8 sets of 17 (docs/postgres-kernel-facts.md §2)"}
 reasons:
   description: One human-readable line per value, naming its inputs and source.
   returned: success

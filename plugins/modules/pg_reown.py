@@ -7,7 +7,7 @@ walk (thin shell over module_utils/reown.py, which says how the walk stays
 inside the jail).
 
 Used by role pg_jail (tasks/apply_uid.yml) after the server user of a jail
-got a new UID/GID (facts §8: jails sharing the host's SysV IPC need distinct
+got a new UID/GID (docs/postgres-kernel-facts.md §8: jails sharing the host's SysV IPC need distinct
 server UIDs).
 """
 

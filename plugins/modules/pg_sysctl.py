@@ -82,7 +82,7 @@ EXAMPLES = r"""
     values:
       vm.swappiness: 1
     reasons:
-      kernel.sem: SysV semaphores for PostgreSQL 9.6 (facts §2)
+      kernel.sem: SysV semaphores for PostgreSQL 9.6 (docs/postgres-kernel-facts.md §2)
     apply_live: [kernel.sem, kernel.shmmni]
 
 - name: FreeBSD loader tunables (next boot)
@@ -125,13 +125,13 @@ changes:
       previous_file: null
       previous_live: "4096"
       applied_live: true
-      reason: SysV segment ids the clusters use (facts §1)
+      reason: SysV segment ids the clusters use (docs/postgres-kernel-facts.md §1)
 lines:
   description: The changes as human-readable lines, with the value before and the reason.
   returned: always
   type: list
   elements: str
-  sample: ["kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids the clusters use (facts §1)"]
+  sample: ["kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids the clusters use (docs/postgres-kernel-facts.md §1)"]
 not_applied_live:
   description: Keys whose persisted value differs from the running kernel and that were not applied live.
   returned: always
@@ -157,7 +157,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import proc_sys_path
 
 # Strict accounting is switched on only after every other value, the ratio
-# in particular, is in force (facts §4).
+# in particular, is in force (docs/postgres-kernel-facts.md §4).
 APPLY_LAST = ("vm.overcommit_memory",)
 
 

@@ -34,7 +34,7 @@ FROM_FIXTURES = {
     "etc/group": "jails/group.host",
 }
 PG_JAILS = ("pg1", "pg2", "pg3", "pg4")
-SERVER_UID = 770  # the port's postgres (facts §8), in host/etc/master.passwd and passwd.host
+SERVER_UID = 770  # the port's postgres (docs/postgres-kernel-facts.md §8), in host/etc/master.passwd and passwd.host
 
 # The tree's data directory must belong to the tree's postgres user.
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the tree's files the server's uid")
@@ -250,7 +250,7 @@ def test_kern_ipc_runtime_keys_are_planned_in_sysctl_conf(run13):
 
 
 def test_no_kernel_change_when_no_cluster_uses_sysv_shared_memory(tmp_path, ansible_env):
-    # FreeBSD's defaults suffice unless shared_memory_type = sysv (facts §8):
+    # FreeBSD's defaults suffice unless shared_memory_type = sysv (docs/postgres-kernel-facts.md §8):
     # with mmap the SysV segment is a few bytes and nothing is planned.
     run = check_run(tmp_path, ansible_env, pg_settings={"shared_memory_type": "mmap"})
     assert run.rc == 0 and not run.failures(), run.failures()
@@ -262,8 +262,8 @@ def test_no_kernel_change_when_no_cluster_uses_sysv_shared_memory(tmp_path, ansi
 
 def test_sysv_semaphores_of_old_releases_go_to_loader_conf_with_reboot_required(tmp_path, ansible_env):
     # PostgreSQL 9.6 still takes SysV semaphores on FreeBSD (10+ does not,
-    # facts §8): 3000 connections need more sets than kern.ipc.semmni=50, a
-    # loader tunable, so the change waits for the next boot (facts §8).
+    # docs/postgres-kernel-facts.md §8): 3000 connections need more sets than kern.ipc.semmni=50, a
+    # loader tunable, so the change waits for the next boot (docs/postgres-kernel-facts.md §8).
     run = check_run(tmp_path, ansible_env, pg_version="9.6",
                     pg_settings={"max_connections": 3000, "shared_memory_type": None, "huge_page_size": None,
                                  "shared_memory_size": None, "shared_memory_size_in_huge_pages": None})

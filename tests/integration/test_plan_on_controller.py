@@ -56,9 +56,9 @@ def test_plans_the_issue_example_without_a_target(ansible_env):
     result = run_module({"platform": "linux", "host": HOST, "clusters": [CLUSTER_96], "current": CURRENT}, ansible_env)
     assert not result.get("failed"), result
     required = result["required"]
-    # 9.6 uses SysV semaphores: ceil((100 + 3 + 8 + 5) / 16) = 8 sets of 17 (facts §2)
+    # 9.6 uses SysV semaphores: ceil((100 + 3 + 8 + 5) / 16) = 8 sets of 17 (docs/postgres-kernel-facts.md §2)
     assert (required["semmni"], required["semmns"], required["semmsl"]) == (8, 136, 17)
-    # 9.3+ keeps only the interlock segment in SysV (facts §1)
+    # 9.3+ keeps only the interlock segment in SysV (docs/postgres-kernel-facts.md §1)
     assert required["shmmax"] == 56 and required["shmall"] == 1 and required["shmmni"] == 1
     assert required["overcommit_ratio"] == 90
     # Each kernel.sem field is raised on its own; SEMOPM keeps its value.

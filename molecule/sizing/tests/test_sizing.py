@@ -105,6 +105,6 @@ def test_server_refuses_to_start_with_10_percent_less(host, report, cluster, low
 
 
 def test_no_sysv_semaphores_are_required_on_linux(report):
-    # PostgreSQL 10+ uses POSIX semaphores on Linux (facts §2).
+    # PostgreSQL 10+ uses POSIX semaphores on Linux (docs/postgres-kernel-facts.md §2).
     assert report["plan_sysv"]["semaphores"] == 0
     assert report["plan_sysv"]["semmni"] == 0

@@ -4,8 +4,8 @@ PostgreSQL defaults written out by hand: max_connections 100,
 autovacuum_max_workers 3, max_worker_processes 8 (9.4+, the setting is new
 there), max_wal_senders 0 before 10 and 10 from 10 on, shared_buffers 32MB in
 9.2 and 128MB from 9.3, shared_memory_type mmap (12+), dynamic_shared_memory_type
-posix where initdb finds shm_open (9.4+, facts §1), huge_pages try (9.4+,
-facts §3), huge_page_size 0 (14+, facts §3).
+posix where initdb finds shm_open (9.4+, docs/postgres-kernel-facts.md §1), huge_pages try (9.4+,
+docs/postgres-kernel-facts.md §3), huge_page_size 0 (14+, docs/postgres-kernel-facts.md §3).
 """
 
 import re
@@ -261,7 +261,7 @@ def test_malformed_numbers_raise_cluster_error(setting, value):
     assert repr(value) in message
 
 
-# --- settings a version does not have (facts §1, §3, §9) ---------------------
+# --- settings a version does not have (docs/postgres-kernel-facts.md §1, §3, §9) ---------------------
 
 ALL_VERSIONS = ["9.2", "9.3", "9.4", "9.5", "9.6", "10", "11", "12", "13", "14", "15", "16", "17", "18"]
 # setting: (first version, a valid value), typed in from the facts file
@@ -314,7 +314,7 @@ def test_huge_pages_yaml_booleans_before_94_are_refused(version, value):
 @pytest.mark.parametrize("version", ["12", "13", "14", "15", "16", "17", "18"])
 @pytest.mark.parametrize("on", ["on", True])
 def test_huge_pages_on_with_sysv_is_refused(version, on):
-    # the server refuses to start with huge_pages=on and shared_memory_type=sysv (facts §1)
+    # the server refuses to start with huge_pages=on and shared_memory_type=sysv (docs/postgres-kernel-facts.md §1)
     with pytest.raises(ClusterError) as exc:
         cluster_spec({"version": version, "shared_memory_type": "sysv", "huge_pages": on}, 2)
     message = str(exc.value)

@@ -1,9 +1,9 @@
 """Huge pages for the clusters' main shared memory (module_utils/hugepages.py).
 
-facts §3: huge_pages exists from 9.4 (try/on/off), huge_page_size from 14
+docs/postgres-kernel-facts.md §3: huge_pages exists from 9.4 (try/on/off), huge_page_size from 14
 (0 = the kernel default), the server reports shared_memory_size_in_huge_pages
 from 15 (-1 when it cannot use huge pages); the request is rounded up to
-whole huge pages; vm.nr_hugepages sizes only the default pool. facts §1:
+whole huge pages; vm.nr_hugepages sizes only the default pool. docs/postgres-kernel-facts.md §1:
 huge pages are for the mmap'ed main area, not for shared_memory_type = sysv.
 """
 
@@ -95,7 +95,7 @@ def test_sysv_main_area_none(version, extra, mode):
 @pytest.mark.parametrize("mode", ["on", True])
 def test_sysv_main_area_with_huge_pages_on_is_refused(version, mode):
     # PostgreSQL refuses to start with huge_pages=on and shared_memory_type=sysv
-    # (facts §1), so there is nothing to size: the input is refused
+    # (docs/postgres-kernel-facts.md §1), so there is nothing to size: the input is refused
     with pytest.raises(ClusterError) as exc:
         c(version=version, shared_memory_type="sysv", huge_pages=mode)
     assert str(exc.value).startswith("clusters[0].huge_pages")
@@ -164,7 +164,7 @@ def test_no_clusters():
 
 @pytest.mark.parametrize("version", ["9.4", "9.6", "13"])
 def test_huge_page_size_before_14_is_refused(version):
-    # huge_page_size exists from 14 (facts §3): for 9.4-13 it is refused rather
+    # huge_page_size exists from 14 (docs/postgres-kernel-facts.md §3): for 9.4-13 it is refused rather
     # than moving the cluster's pages out of vm.nr_hugepages into another pool
     with pytest.raises(ClusterError) as exc:
         cluster_spec({"version": version, "huge_page_size": "1GB", "shared_memory_size_mb": 144}, 0)

@@ -10,7 +10,7 @@ limit needs the current value, so an unknown one (absent, blank, unreadable)
 gives a warning naming the key and the required value instead. The overcommit
 policy keys are proposed whatever their current value, the ratio before strict
 mode (apply order), and vm.overcommit_kbytes never (writing the ratio clears
-it, facts §4).
+it, docs/postgres-kernel-facts.md §4).
 """
 
 import re
@@ -28,12 +28,12 @@ CLUSTER_96 = {"version": "9.6", "max_connections": 100, "autovacuum_max_workers"
               "max_wal_senders": 10, "shared_buffers": "128MB", "huge_pages": "try"}
 
 # Hand check of the example:
-# semaphores (facts §2, 9.6): ceil((100 + 3 + 8 + 5) / 16) = ceil(7.25) = 8 sets, 8 * 17 = 136
-# shared memory (facts §1, 9.6): only the 56-byte interlock segment -> shmmax 56, shmall 1 page, shmmni 1
+# semaphores (docs/postgres-kernel-facts.md §2, 9.6): ceil((100 + 3 + 8 + 5) / 16) = ceil(7.25) = 8 sets, 8 * 17 = 136
+# shared memory (docs/postgres-kernel-facts.md §1, 9.6): only the 56-byte interlock segment -> shmmax 56, shmall 1 page, shmmni 1
 # huge pages: estimate 250 + 8.2 * 16384 + 14.2 * (100 + 3 + 1 + 8) = 136189.2 kB = 139457740.8 -> 139457741 B,
 #   +10% = 153403515.1 -> 153403516 B; / 2097152 = 73.15 -> 74 pages of 2 MiB
 # overcommit: hugetlb 74 * 2048 = 151552 kB; usable 16625664 kB; reserve 10% = 1662566 kB (> 1 GiB)
-#   -> ratio floor(100 * 14963098 / 16625664) = 90; CommitLimit in 4 kB pages (facts §4, mm/util.c):
+#   -> ratio floor(100 * 14963098 / 16625664) = 90; CommitLimit in 4 kB pages (docs/postgres-kernel-facts.md §4, mm/util.c):
 #   16625664 / 4 = 4156416 pages * 90 / 100 = 3740774.4 -> 3740774 pages = 14963096 kB
 #   need 2000000 * 1.10 = 2200000 -> accepted
 EXAMPLE_REQUIRED = {
@@ -206,7 +206,7 @@ def test_known_nr_hugepages_wins_over_hugepages_total():
     assert result["proposed"]["vm.nr_hugepages"] == 74
 
 
-# --- vm.overcommit_kbytes (facts §4) -----------------------------------------
+# --- vm.overcommit_kbytes (docs/postgres-kernel-facts.md §4) -----------------------------------------
 
 @pytest.mark.parametrize("now", [0, "0"])
 def test_overcommit_kbytes_zero_leaves_a_right_ratio_alone(now):
@@ -219,7 +219,7 @@ def test_overcommit_kbytes_zero_leaves_a_right_ratio_alone(now):
 @pytest.mark.parametrize("now", [None, "", " ", "abc"])
 def test_overcommit_kbytes_unknown_writes_the_ratio_to_be_sure(now):
     # An unknown kbytes may be set and override the ratio; writing the ratio
-    # clears it (facts §4), so a right ratio is still proposed, kbytes never.
+    # clears it (docs/postgres-kernel-facts.md §4), so a right ratio is still proposed, kbytes never.
     current = {"vm.overcommit_memory": "2", "vm.overcommit_ratio": "90"}
     if now is not None:
         current["vm.overcommit_kbytes"] = now
@@ -234,7 +234,7 @@ def test_overcommit_kbytes_unknown_writes_the_ratio_to_be_sure(now):
                                               ("0", ["vm.overcommit_ratio", "vm.overcommit_memory"])])
 def test_overcommit_kbytes_set_is_cleared_by_writing_the_ratio(now, memory, proposed):
     # vm.overcommit_kbytes overrides the ratio; writing vm.overcommit_ratio zeroes it
-    # (facts §4), so the ratio is proposed even when it already has the right value,
+    # (docs/postgres-kernel-facts.md §4), so the ratio is proposed even when it already has the right value,
     # and vm.overcommit_kbytes itself never is
     current = {"vm.overcommit_memory": memory, "vm.overcommit_ratio": "90", "vm.overcommit_kbytes": now}
     result = plan("linux", dict(HOST), [dict(CLUSTER_96)], current=current)
@@ -705,7 +705,7 @@ def cluster_raw(draw):
     if version in AT_LEAST_94 and draw(st.booleans()):
         modes = ["try", "on", "off", True, False]
         if raw.get("shared_memory_type") == "sysv":
-            modes = ["try", "off", False]        # 'on' with sysv is refused (facts §1), tested above
+            modes = ["try", "off", False]        # 'on' with sysv is refused (docs/postgres-kernel-facts.md §1), tested above
         raw["huge_pages"] = draw(st.sampled_from(modes))
     if version in AT_LEAST_15:
         if draw(st.booleans()):
@@ -808,7 +808,7 @@ def check_raise_only(name, required, proposed, now, warnings):
 def expected_commit_limit(host, meaning, planned_pages, ratio):
     """The test's own CommitLimit: huge pages of the default pool as they will
     be plus the other pools (Hugetlb beyond the current default pool), then the
-    kernel's formula in whole pages (facts §4, mm/util.c vm_commit_limit)."""
+    kernel's formula in whole pages (docs/postgres-kernel-facts.md §4, mm/util.c vm_commit_limit)."""
     pool = meaning.get("vm.nr_hugepages")
     if pool is None:
         pool = host.get("hugepages_total") or 0

@@ -1,6 +1,6 @@
 """Commit limit, the automatic ratio and the guard (module_utils/overcommit.py).
 
-facts §4: CommitLimit = (MemTotal - hugetlb) * overcommit_ratio / 100 + SwapTotal;
+docs/postgres-kernel-facts.md §4: CommitLimit = (MemTotal - hugetlb) * overcommit_ratio / 100 + SwapTotal;
 a CommitLimit below the current Committed_AS makes allocations and forks fail
 at once, so the guard demands Committed_AS * (1 + headroom / 100).
 The kernel counts in whole pages (mm/util.c vm_commit_limit): with P kB pages

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 """systemd drop-ins for PostgreSQL units (module_utils/service_units.py).
 
-facts §4: the postmaster shielded with OOMScoreAdjust, PG_OOM_ADJUST_FILE and
-PG_OOM_ADJUST_VALUE so each child resets its own score; facts §5: RemoveIPC
-spares system users; facts §6: SIGINT is the fast shutdown. Unit texts are
+docs/postgres-kernel-facts.md §4: the postmaster shielded with OOMScoreAdjust, PG_OOM_ADJUST_FILE and
+PG_OOM_ADJUST_VALUE so each child resets its own score; docs/postgres-kernel-facts.md §5: RemoveIPC
+spares system users; docs/postgres-kernel-facts.md §6: SIGINT is the fast shutdown. Unit texts are
 the recorded ones in tests/unit/fixtures/systemd.
 """
 

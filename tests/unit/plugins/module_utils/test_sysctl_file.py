@@ -45,7 +45,7 @@ def fixture_text(*parts):
 
 def sample_entries():
     return {
-        "kern.ipc.shmmax": Entry("kern.ipc.shmmax", 8589934592, "largest SysV segment (facts §1)"),
+        "kern.ipc.shmmax": Entry("kern.ipc.shmmax", 8589934592, "largest SysV segment (docs/postgres-kernel-facts.md §1)"),
         "kern.ipc.semmsl": Entry("kern.ipc.semmsl", "340", ""),
         "kern.ipc.shmall": Entry("kern.ipc.shmall", "2097152", "all clusters: 2097152 pages"),
     }
@@ -71,7 +71,7 @@ def test_render_sysctl_d_whole_file_sorted_with_header_and_reasons():
         "kern.ipc.semmsl = 340\n"
         "# all clusters: 2097152 pages\n"
         "kern.ipc.shmall = 2097152\n"
-        "# largest SysV segment (facts §1)\n"
+        "# largest SysV segment (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmmax = 8589934592\n"
     )
     assert render("whatever was there is replaced\n", sample_entries(), "sysctl.d") == expected
@@ -83,7 +83,7 @@ def test_render_sysctl_conf_block_appended_to_an_empty_file():
         "kern.ipc.semmsl=340\n"
         "# all clusters: 2097152 pages\n"
         "kern.ipc.shmall=2097152\n"
-        "# largest SysV segment (facts §1)\n"
+        "# largest SysV segment (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmmax=8589934592\n"
         + END + "\n"
     )
@@ -95,15 +95,15 @@ def test_render_loader_conf_block_quotes_values():
         'kern.ipc.semmsl="340"\n'
         "# all clusters: 2097152 pages\n"
         'kern.ipc.shmall="2097152"\n'
-        "# largest SysV segment (facts §1)\n"
+        "# largest SysV segment (docs/postgres-kernel-facts.md §1)\n"
         'kern.ipc.shmmax="8589934592"\n'
         + END + "\n"
     )
 
 
 def test_render_sysctl_d_multi_field_value_is_single_spaced():
-    entries = {"kernel.sem": Entry("kernel.sem", "250\t32000  32\t128", "SysV semaphores (facts §2)")}
-    assert render("", entries, "sysctl.d") == HEADER + "\n# SysV semaphores (facts §2)\nkernel.sem = 250 32000 32 128\n"
+    entries = {"kernel.sem": Entry("kernel.sem", "250\t32000  32\t128", "SysV semaphores (docs/postgres-kernel-facts.md §2)")}
+    assert render("", entries, "sysctl.d") == HEADER + "\n# SysV semaphores (docs/postgres-kernel-facts.md §2)\nkernel.sem = 250 32000 32 128\n"
 
 
 @pytest.mark.parametrize("style", ["sysctl.conf", "loader.conf"])
@@ -137,7 +137,7 @@ def test_empty_merge_keeps_a_file_without_final_newline(style):
 def test_parse_sysctl_d_file_written_by_render():
     text = (
         HEADER + "\n"
-        "# SysV semaphores (facts §2)\n"
+        "# SysV semaphores (docs/postgres-kernel-facts.md §2)\n"
         "kernel.sem = 250\t32000\t32\t128\n"
         "kernel.shmmni=8192\n"
         "\n"
@@ -145,15 +145,15 @@ def test_parse_sysctl_d_file_written_by_render():
         "\n"
         "vm.swappiness = 1\n"
         "# last of two comments wins\n"
-        "## strict accounting (facts §4)\n"
+        "## strict accounting (docs/postgres-kernel-facts.md §4)\n"
         "vm.overcommit_memory = 2\n"
         "this line is not a setting\n"
     )
     assert parse(text, "sysctl.d") == {
-        "kernel.sem": Entry("kernel.sem", "250 32000 32 128", "SysV semaphores (facts §2)"),
+        "kernel.sem": Entry("kernel.sem", "250 32000 32 128", "SysV semaphores (docs/postgres-kernel-facts.md §2)"),
         "kernel.shmmni": Entry("kernel.shmmni", "8192", ""),
         "vm.swappiness": Entry("vm.swappiness", "1", ""),
-        "vm.overcommit_memory": Entry("vm.overcommit_memory", "2", "strict accounting (facts §4)"),
+        "vm.overcommit_memory": Entry("vm.overcommit_memory", "2", "strict accounting (docs/postgres-kernel-facts.md §4)"),
     }
 
 
@@ -162,16 +162,16 @@ def test_parse_reads_only_the_block_of_sysctl_conf():
     # kern.randompid and security.bsd.* are outside the block: not the collection's
     assert parse(text, "sysctl.conf") == {
         "kern.ipc.shmmax": Entry("kern.ipc.shmmax", "4294967296",
-                                 "largest SysV segment of the PostgreSQL clusters: 4294967296 bytes (facts §1)"),
-        "kern.ipc.semmsl": Entry("kern.ipc.semmsl", "340", "SysV semaphores for the clusters: 50 sets of 17 (facts §2)"),
+                                 "largest SysV segment of the PostgreSQL clusters: 4294967296 bytes (docs/postgres-kernel-facts.md §1)"),
+        "kern.ipc.semmsl": Entry("kern.ipc.semmsl", "340", "SysV semaphores for the clusters: 50 sets of 17 (docs/postgres-kernel-facts.md §2)"),
     }
 
 
 def test_parse_reads_only_the_block_of_loader_conf_and_unquotes():
     text = fixture_text("freebsd-files", "loader.conf-with-block")
     assert parse(text, "loader.conf") == {
-        "kern.ipc.semmni": Entry("kern.ipc.semmni", "50", "SysV semaphores for the clusters: 50 sets of 17 (facts §2)"),
-        "kern.ipc.shmmni": Entry("kern.ipc.shmmni", "192", "SysV segment ids of all clusters: 192 (facts §1)"),
+        "kern.ipc.semmni": Entry("kern.ipc.semmni", "50", "SysV semaphores for the clusters: 50 sets of 17 (docs/postgres-kernel-facts.md §2)"),
+        "kern.ipc.shmmni": Entry("kern.ipc.shmmni", "192", "SysV segment ids of all clusters: 192 (docs/postgres-kernel-facts.md §1)"),
     }
 
 
@@ -253,8 +253,8 @@ def test_existing_sysctl_conf_block_is_replaced_in_place():
     text = fixture_text("freebsd-files", "sysctl.conf-with-block")
     existing = parse(text, "sysctl.conf")
     desired = merge(existing, {"kern.ipc.shmmax": 8589934592, "kern.ipc.shmall": 2097152}, {}, {},
-                    {"kern.ipc.shmmax": "largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (facts §1)",
-                     "kern.ipc.shmall": "SysV shared memory of all clusters: 2097152 pages of 4096 bytes (facts §1)"})
+                    {"kern.ipc.shmmax": "largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (docs/postgres-kernel-facts.md §1)",
+                     "kern.ipc.shmall": "SysV shared memory of all clusters: 2097152 pages of 4096 bytes (docs/postgres-kernel-facts.md §1)"})
     assert render(text, desired, "sysctl.conf") == (
         "# $FreeBSD$\n"
         "#\n"
@@ -265,11 +265,11 @@ def test_existing_sysctl_conf_block_is_replaced_in_place():
         "security.bsd.see_other_uids=0\n"
         "security.bsd.see_other_gids=0\n"
         "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit\n"
-        "# SysV semaphores for the clusters: 50 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 50 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         "kern.ipc.semmsl=340\n"
-        "# SysV shared memory of all clusters: 2097152 pages of 4096 bytes (facts §1)\n"
+        "# SysV shared memory of all clusters: 2097152 pages of 4096 bytes (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmall=2097152\n"
-        "# largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (facts §1)\n"
+        "# largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmmax=8589934592\n"
         "# END pghost.hardening managed block\n"
         "kern.randompid=1\n"
@@ -282,17 +282,17 @@ def test_existing_sysctl_conf_block_is_replaced_in_place():
 def test_existing_loader_conf_block_keeps_keys_not_asked_about():
     text = fixture_text("freebsd-files", "loader.conf-with-block")
     desired = merge(parse(text, "loader.conf"), {"kern.ipc.semmns": 2176}, {}, {},
-                    {"kern.ipc.semmns": "SysV semaphores for the clusters: 128 sets of 17 (facts §2)"})
+                    {"kern.ipc.semmns": "SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)"})
     assert render(text, desired, "loader.conf") == (
         'kern.geom.label.disk_ident.enable="0"\n'
         'kern.geom.label.gptid.enable="0"\n'
         'zfs_load="YES"\n'
         "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit\n"
-        "# SysV semaphores for the clusters: 50 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 50 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmni="50"\n'
-        "# SysV semaphores for the clusters: 128 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmns="2176"\n'
-        "# SysV segment ids of all clusters: 192 (facts §1)\n"
+        "# SysV segment ids of all clusters: 192 (docs/postgres-kernel-facts.md §1)\n"
         'kern.ipc.shmmni="192"\n'
         "# END pghost.hardening managed block\n"
         'autoboot_delay="3"\n'
@@ -348,8 +348,8 @@ def test_higher(values, expected):
 ])
 def test_merge_raise_only_kernel_sem_field_by_field(asked, live, written, expected):
     existing = {"kernel.sem": Entry("kernel.sem", written, "before")} if written else {}
-    desired = merge(existing, {"kernel.sem": asked}, {}, {"kernel.sem": live}, {"kernel.sem": "SysV semaphores (facts §2)"})
-    reason = "SysV semaphores (facts §2)"
+    desired = merge(existing, {"kernel.sem": asked}, {}, {"kernel.sem": live}, {"kernel.sem": "SysV semaphores (docs/postgres-kernel-facts.md §2)"})
+    reason = "SysV semaphores (docs/postgres-kernel-facts.md §2)"
     if expected != " ".join(asked.split()):
         reason += "; kept at %s, %s" % (expected, KEPT)
     assert desired == {"kernel.sem": Entry("kernel.sem", expected, reason)}
@@ -359,11 +359,11 @@ def test_merge_raise_only_single_values():
     existing = {"kern.ipc.shmmax": Entry("kern.ipc.shmmax", "8589934592", "old reason")}
     desired = merge(existing, {"kern.ipc.shmmax": 4294967296, "kern.ipc.shmall": 2097152, "kern.ipc.semmsl": 17},
                     {}, {"kern.ipc.shmmax": "4294967296", "kern.ipc.shmall": "1048576", "kern.ipc.semmsl": "340"},
-                    {"kern.ipc.shmall": "pages (facts §1)"})
+                    {"kern.ipc.shmall": "pages (docs/postgres-kernel-facts.md §1)"})
     assert desired == {
         # written before higher: kept; no new reason given, so the old one plus why
         "kern.ipc.shmmax": Entry("kern.ipc.shmmax", "8589934592", "old reason; kept at 8589934592, " + KEPT),
-        "kern.ipc.shmall": Entry("kern.ipc.shmall", "2097152", "pages (facts §1)"),
+        "kern.ipc.shmall": Entry("kern.ipc.shmall", "2097152", "pages (docs/postgres-kernel-facts.md §1)"),
         # live higher, no reason at all
         "kern.ipc.semmsl": Entry("kern.ipc.semmsl", "340", "kept at 340, " + KEPT),
     }
@@ -374,21 +374,21 @@ def test_merge_exact_values_are_written_as_given_even_when_lower():
                 "vm.swappiness": Entry("vm.swappiness", "10", "old swappiness")}
     desired = merge(existing, {}, {"vm.overcommit_ratio": 50, "vm.swappiness": "1", "vm.overcommit_memory": 2},
                     {"vm.overcommit_ratio": "90", "vm.swappiness": "60", "vm.overcommit_memory": "0"},
-                    {"vm.overcommit_ratio": "set by the user to 50 (facts §4)"})
+                    {"vm.overcommit_ratio": "set by the user to 50 (docs/postgres-kernel-facts.md §4)"})
     assert desired == {
-        "vm.overcommit_ratio": Entry("vm.overcommit_ratio", "50", "set by the user to 50 (facts §4)"),
+        "vm.overcommit_ratio": Entry("vm.overcommit_ratio", "50", "set by the user to 50 (docs/postgres-kernel-facts.md §4)"),
         "vm.swappiness": Entry("vm.swappiness", "1", "old swappiness"),
         "vm.overcommit_memory": Entry("vm.overcommit_memory", "2", ""),
     }
 
 
 def test_merge_keeps_keys_written_before_and_not_asked_about():
-    existing = {"kernel.shmmni": Entry("kernel.shmmni", "8192", "ids (facts §1)"),
-                "vm.nr_hugepages": Entry("vm.nr_hugepages", "74", "huge pages (facts §3)")}
+    existing = {"kernel.shmmni": Entry("kernel.shmmni", "8192", "ids (docs/postgres-kernel-facts.md §1)"),
+                "vm.nr_hugepages": Entry("vm.nr_hugepages", "74", "huge pages (docs/postgres-kernel-facts.md §3)")}
     desired = merge(existing, {"kernel.shmmax": 56}, {}, {"vm.nr_hugepages": "0", "kernel.shmmni": "4096"}, {})
     assert desired == {
-        "kernel.shmmni": Entry("kernel.shmmni", "8192", "ids (facts §1)"),
-        "vm.nr_hugepages": Entry("vm.nr_hugepages", "74", "huge pages (facts §3)"),
+        "kernel.shmmni": Entry("kernel.shmmni", "8192", "ids (docs/postgres-kernel-facts.md §1)"),
+        "vm.nr_hugepages": Entry("vm.nr_hugepages", "74", "huge pages (docs/postgres-kernel-facts.md §3)"),
         "kernel.shmmax": Entry("kernel.shmmax", "56", ""),
     }
     # the caller's dict is not modified
@@ -402,7 +402,7 @@ def test_merge_exact_wins_over_raise_only_for_the_same_key():
 
 def test_second_run_with_reasons_is_identical():
     live = {"kern.ipc.semmni": "512"}
-    reasons = {"kern.ipc.semmni": "SysV semaphores for the clusters: 256 sets of 17 (facts §2)"}
+    reasons = {"kern.ipc.semmni": "SysV semaphores for the clusters: 256 sets of 17 (docs/postgres-kernel-facts.md §2)"}
     text = ""
     texts = []
     for dummy in range(3):
@@ -411,7 +411,7 @@ def test_second_run_with_reasons_is_identical():
         texts.append(text)
     assert texts[0] == texts[1] == texts[2] == (
         BEGIN + "\n"
-        "# SysV semaphores for the clusters: 256 sets of 17 (facts §2); kept at 512, " + KEPT + "\n"
+        "# SysV semaphores for the clusters: 256 sets of 17 (docs/postgres-kernel-facts.md §2); kept at 512, " + KEPT + "\n"
         'kern.ipc.semmni="512"\n'
         + END + "\n"
     )
@@ -481,7 +481,7 @@ def test_changes_ignores_a_reason_only_difference():
     assert changes(before, after, {"kernel.shmmni": "8192"}) == []
 
 
-# ---------------------------------------------------------------- FreeBSD placement (facts §8)
+# ---------------------------------------------------------------- FreeBSD placement (docs/postgres-kernel-facts.md §8)
 
 # What pg_kernel_params proposes for a FreeBSD host whose clusters need more
 # than the recorded values (all six kern.ipc.* limits it sizes).
@@ -493,11 +493,11 @@ FREEBSD_PROPOSED = {
     "kern.ipc.semmns": 2176,
     "kern.ipc.semmsl": 17,
 }
-SEM_WHY = "SysV semaphores for the clusters: 128 sets of 17 (facts §2)"
+SEM_WHY = "SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)"
 FREEBSD_WHY = {
-    "kern.ipc.shmmax": "largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (facts §1)",
-    "kern.ipc.shmall": "SysV shared memory of all clusters: 2097152 pages of 4096 bytes (facts §1)",
-    "kern.ipc.shmmni": "SysV segment ids of all clusters: 256 (facts §1)",
+    "kern.ipc.shmmax": "largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (docs/postgres-kernel-facts.md §1)",
+    "kern.ipc.shmall": "SysV shared memory of all clusters: 2097152 pages of 4096 bytes (docs/postgres-kernel-facts.md §1)",
+    "kern.ipc.shmmni": "SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)",
     "kern.ipc.semmni": SEM_WHY,
     "kern.ipc.semmns": SEM_WHY,
     "kern.ipc.semmsl": SEM_WHY,
@@ -547,12 +547,12 @@ def test_freebsd_files_rendered_from_recorded_facts(facts):
         "kern.ipc.shmmax=2147483648\n"
         "kern.ipc.shmall=524288\n"
         "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit\n"
-        "# SysV semaphores for the clusters: 128 sets of 17 (facts §2); kept at 340, "
+        "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2); kept at 340, "
         "the higher value already in force or written\n"
         "kern.ipc.semmsl=340\n"
-        "# SysV shared memory of all clusters: 2097152 pages of 4096 bytes (facts §1)\n"
+        "# SysV shared memory of all clusters: 2097152 pages of 4096 bytes (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmall=2097152\n"
-        "# largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (facts §1)\n"
+        "# largest SysV segment of the PostgreSQL clusters: 8589934592 bytes (docs/postgres-kernel-facts.md §1)\n"
         "kern.ipc.shmmax=8589934592\n"
         "# END pghost.hardening managed block\n"
     )
@@ -570,11 +570,11 @@ def test_freebsd_files_rendered_from_recorded_facts(facts):
         "# Boot menu: shorter wait on the console.\n"
         'autoboot_delay="3"\n'
         "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit\n"
-        "# SysV semaphores for the clusters: 128 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmni="128"\n'
-        "# SysV semaphores for the clusters: 128 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmns="2176"\n'
-        "# SysV segment ids of all clusters: 256 (facts §1)\n"
+        "# SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)\n"
         'kern.ipc.shmmni="256"\n'
         "# END pghost.hardening managed block\n"
     )
@@ -599,11 +599,11 @@ def test_freebsd_plan_boot_only_matches_the_split():
     assert sorted(list(runtime) + list(loader)) == sorted(result["proposed"])
     assert render("", merge({}, loader, {}, current, result["why"]), "loader.conf") == (
         BEGIN + "\n"
-        "# SysV semaphores for the clusters: 8 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 8 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmni="8"\n'
-        "# SysV semaphores for the clusters: 8 sets of 17 (facts §2)\n"
+        "# SysV semaphores for the clusters: 8 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
         'kern.ipc.semmns="136"\n'
-        "# SysV segment ids of all clusters: 1 (facts §1)\n"
+        "# SysV segment ids of all clusters: 1 (docs/postgres-kernel-facts.md §1)\n"
         'kern.ipc.shmmni="1"\n'
         + END + "\n"
     )

@@ -1,10 +1,10 @@
 """SysV semaphores and shared memory (module_utils/sysv.py), hand-computed.
 
-facts §2: sets = ceil((max_connections + autovacuum_max_workers
+docs/postgres-kernel-facts.md §2: sets = ceil((max_connections + autovacuum_max_workers
 [+ max_wal_senders from 12] [+ max_worker_processes from 9.4] + N) / 16),
 N = 5 (9.2-13), 6 (14-16), 7 (17); each set is 17 semaphores wide; 10 and
 later use POSIX semaphores on Linux and FreeBSD.
-facts §1: 9.2 keeps the whole main area in SysV; 9.3+ only the interlock
+docs/postgres-kernel-facts.md §1: 9.2 keeps the whole main area in SysV; 9.3+ only the interlock
 segment (56 bytes seen on Debian's 15) unless 12+ says shared_memory_type =
 sysv; dynamic_shared_memory_type = sysv adds SysV segments.
 """
@@ -39,7 +39,7 @@ def up(a, b):
 
 
 def estimate(shared_buffers_bytes, backends):
-    """The documented estimate (seed table, facts §2): 250 kB + 8.2 kB per 8 kB
+    """The documented estimate (seed table, docs/postgres-kernel-facts.md §2): 250 kB + 8.2 kB per 8 kB
     page + 14.2 kB per backend slot, in bytes rounded up, then +10% rounded up."""
     pages = up(shared_buffers_bytes, 8192)
     kb = Fraction(250) + Fraction(82, 10) * pages + Fraction(142, 10) * backends
@@ -210,7 +210,7 @@ def test_other_dsm_types_add_nothing(dsm):
 @pytest.mark.parametrize("version", ["9.2", "9.3"])
 @pytest.mark.parametrize("dsm", ["sysv", "posix"])
 def test_dsm_type_before_94_is_refused(version, dsm):
-    # dynamic_shared_memory_type exists from 9.4 (facts §1): for 9.2/9.3 it is an
+    # dynamic_shared_memory_type exists from 9.4 (docs/postgres-kernel-facts.md §1): for 9.2/9.3 it is an
     # input mistake, refused instead of sized as 64 + 5 * backends segment ids for
     # dynamic segments those versions never create
     with pytest.raises(ClusterError) as exc:

@@ -1,6 +1,6 @@
 """The version table (module_utils/versions.py) against the facts file.
 
-TABLE below is typed in from postgres-kernel-facts.md, not derived from the
+TABLE below is typed in from docs/postgres-kernel-facts.md, not derived from the
 module:
   §1  main area in SysV up to 9.2; 12+ has shared_memory_type; dynamic shared
       memory (dynamic_shared_memory_type) from 9.4; SysV key from inode 13+

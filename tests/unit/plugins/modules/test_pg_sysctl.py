@@ -156,8 +156,8 @@ def test_apply_value_freebsd_needs_sysctl():
 
 
 @pytest.mark.parametrize("args, line", [
-    (("kernel.shmmni", "8192", None, "4096", "SysV segment ids of all clusters: 2 (facts §1)", True, "sysctl.d"),
-     "kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids of all clusters: 2 (facts §1)"),
+    (("kernel.shmmni", "8192", None, "4096", "SysV segment ids of all clusters: 2 (docs/postgres-kernel-facts.md §1)", True, "sysctl.d"),
+     "kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids of all clusters: 2 (docs/postgres-kernel-facts.md §1)"),
     (("kernel.sem", "32000 1024000000 500 32000", None, "32000 1024000000 500 32000", "", False, "sysctl.d"),
      "kernel.sem = 32000 1024000000 500 32000 (not in file; persisted only)"),
     (("vm.swappiness", "1", "1", "60", "swap", False, "sysctl.d"),
@@ -212,22 +212,22 @@ def run_module(args, monkeypatch, capsys):
     return run_main(pg_sysctl.main, args, monkeypatch, capsys)
 
 
-SEM_WHY = "SysV semaphores for the clusters: 8 sets of 17 (facts §2)"
+SEM_WHY = "SysV semaphores for the clusters: 8 sets of 17 (docs/postgres-kernel-facts.md §2)"
 LINUX_ARGS = {
     "style": "sysctl.d",
     "raise_only": {"kernel.shmmni": 8192, "kernel.sem": "250 32000 32 128", "vm.nr_hugepages": 74},
     "values": {"vm.swappiness": 1},
-    "reasons": {"kernel.shmmni": "SysV segment ids of all clusters: 8192 (facts §1)", "kernel.sem": SEM_WHY,
-                "vm.nr_hugepages": "huge pages of 2048 kB for the clusters' shared memory: 74 (facts §3)"},
+    "reasons": {"kernel.shmmni": "SysV segment ids of all clusters: 8192 (docs/postgres-kernel-facts.md §1)", "kernel.sem": SEM_WHY,
+                "vm.nr_hugepages": "huge pages of 2048 kB for the clusters' shared memory: 74 (docs/postgres-kernel-facts.md §3)"},
     "apply_live": ["kernel.shmmni", "kernel.sem"],
 }
 LINUX_CONTENT = (
     HEADER + "\n"
-    "# SysV semaphores for the clusters: 8 sets of 17 (facts §2); kept at 32000 1024000000 500 32000, " + KEPT + "\n"
+    "# SysV semaphores for the clusters: 8 sets of 17 (docs/postgres-kernel-facts.md §2); kept at 32000 1024000000 500 32000, " + KEPT + "\n"
     "kernel.sem = 32000 1024000000 500 32000\n"
-    "# SysV segment ids of all clusters: 8192 (facts §1)\n"
+    "# SysV segment ids of all clusters: 8192 (docs/postgres-kernel-facts.md §1)\n"
     "kernel.shmmni = 8192\n"
-    "# huge pages of 2048 kB for the clusters' shared memory: 74 (facts §3)\n"
+    "# huge pages of 2048 kB for the clusters' shared memory: 74 (docs/postgres-kernel-facts.md §3)\n"
     "vm.nr_hugepages = 74\n"
     "vm.swappiness = 1\n"
 )
@@ -255,18 +255,18 @@ def test_main_first_run(tmp_path, proc, host, monkeypatch, capsys):
          "previous_live": "32000 1024000000 500 32000", "applied_live": False,
          "reason": SEM_WHY + "; kept at 32000 1024000000 500 32000, " + KEPT},
         {"name": "kernel.shmmni", "value": "8192", "previous_file": None, "previous_live": "4096", "applied_live": True,
-         "reason": "SysV segment ids of all clusters: 8192 (facts §1)"},
+         "reason": "SysV segment ids of all clusters: 8192 (docs/postgres-kernel-facts.md §1)"},
         {"name": "vm.nr_hugepages", "value": "74", "previous_file": None, "previous_live": "0", "applied_live": False,
-         "reason": "huge pages of 2048 kB for the clusters' shared memory: 74 (facts §3)"},
+         "reason": "huge pages of 2048 kB for the clusters' shared memory: 74 (docs/postgres-kernel-facts.md §3)"},
         {"name": "vm.swappiness", "value": "1", "previous_file": None, "previous_live": "60", "applied_live": False,
          "reason": ""},
     ]
     assert result["lines"] == [
         "kernel.sem = 32000 1024000000 500 32000 (not in file; persisted only): " + SEM_WHY
         + "; kept at 32000 1024000000 500 32000, " + KEPT,
-        "kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids of all clusters: 8192 (facts §1)",
+        "kernel.shmmni = 8192 (was 4096 live, not in file; applied live): SysV segment ids of all clusters: 8192 (docs/postgres-kernel-facts.md §1)",
         "vm.nr_hugepages = 74 (was 0 live, not in file; persisted only): "
-        "huge pages of 2048 kB for the clusters' shared memory: 74 (facts §3)",
+        "huge pages of 2048 kB for the clusters' shared memory: 74 (docs/postgres-kernel-facts.md §3)",
         "vm.swappiness = 1 (was 60 live, not in file; persisted only)",
     ]
     # kernel.sem already matched live: 2 keys differ live and were not applied
@@ -350,9 +350,9 @@ def test_main_refused_live_value_is_not_persisted(tmp_path, proc, host, monkeypa
 
 
 LOADER_WHY = {
-    "kern.ipc.shmmni": "SysV segment ids of all clusters: 256 (facts §1)",
-    "kern.ipc.semmni": "SysV semaphores for the clusters: 128 sets of 17 (facts §2)",
-    "kern.ipc.semmns": "SysV semaphores for the clusters: 128 sets of 17 (facts §2)",
+    "kern.ipc.shmmni": "SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)",
+    "kern.ipc.semmni": "SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
+    "kern.ipc.semmns": "SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
 }
 LOADER_CONTENT = (
     'kern.geom.label.disk_ident.enable="0"\n'
@@ -364,11 +364,11 @@ LOADER_CONTENT = (
     "# Boot menu: shorter wait on the console.\n"
     'autoboot_delay="3"\n'
     + BEGIN + "\n"
-    "# SysV semaphores for the clusters: 128 sets of 17 (facts §2)\n"
+    "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
     'kern.ipc.semmni="128"\n'
-    "# SysV semaphores for the clusters: 128 sets of 17 (facts §2)\n"
+    "# SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)\n"
     'kern.ipc.semmns="2176"\n'
-    "# SysV segment ids of all clusters: 256 (facts §1)\n"
+    "# SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)\n"
     'kern.ipc.shmmni="256"\n'
     + END + "\n"
 )
@@ -404,9 +404,9 @@ def test_main_loader_conf_needs_a_reboot_and_applies_nothing(tmp_path, host, mon
         ("kern.ipc.shmmni", "256", "192", False)]
     assert result["not_applied_live"] == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.shmmni"]
     assert result["lines"] == [
-        "kern.ipc.semmni = 128 (was 50 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (facts §2)",
-        "kern.ipc.semmns = 2176 (was 340 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (facts §2)",
-        "kern.ipc.shmmni = 256 (was 192 live, not in file; at next boot): SysV segment ids of all clusters: 256 (facts §1)",
+        "kern.ipc.semmni = 128 (was 50 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
+        "kern.ipc.semmns = 2176 (was 340 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
+        "kern.ipc.shmmni = 256 (was 192 live, not in file; at next boot): SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)",
     ]
     assert len(host["warned"]) == 1
     assert "reboot required for kern.ipc.semmni, kern.ipc.semmns, kern.ipc.shmmni" in host["warned"][0]
