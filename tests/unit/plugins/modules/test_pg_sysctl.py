@@ -405,7 +405,8 @@ def test_main_loader_conf_needs_a_reboot_and_applies_nothing(tmp_path, host, mon
     assert result["not_applied_live"] == ["kern.ipc.semmni", "kern.ipc.semmns", "kern.ipc.shmmni"]
     assert result["lines"] == [
         "kern.ipc.semmni = 128 (was 50 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
-        "kern.ipc.semmns = 2176 (was 340 live, not in file; at next boot): SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
+        "kern.ipc.semmns = 2176 (was 340 live, not in file; at next boot): "
+        "SysV semaphores for the clusters: 128 sets of 17 (docs/postgres-kernel-facts.md §2)",
         "kern.ipc.shmmni = 256 (was 192 live, not in file; at next boot): SysV segment ids of all clusters: 256 (docs/postgres-kernel-facts.md §1)",
     ]
     assert len(host["warned"]) == 1
