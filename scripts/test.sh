@@ -38,6 +38,7 @@ stage setup scripts/setup.sh || {
 }
 stage yamllint yamllint --strict .
 stage role-docs-in-sync python scripts/role_docs.py --check
+stage citations-resolve python scripts/check_citations.py
 stage ansible-lint ansible-lint --offline --profile production
 stage ansible-test-sanity scripts/sanity.sh
 stage unit-tests python -m pytest tests/unit
