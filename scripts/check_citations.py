@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fail on a citation of a repository document that does not resolve.
@@ -101,7 +100,7 @@ def check(root):
         text = read_text(os.path.join(root, relpath))
         if text is None:
             continue
-        seen += sum(1 for line in text.splitlines() for _ in CITATION.finditer(line))
+        seen += sum(len(CITATION.findall(line)) for line in text.splitlines())
         for number, what in problems_in(relpath, text, root, cache):
             lines.append("%s:%d: %s" % (relpath, number, what))
     return lines, seen

@@ -72,7 +72,7 @@ def test_a_dangling_citation_fails_naming_path_and_line(tmp_path, line, problem)
 def test_untracked_files_are_checked_and_ignored_ones_are_not(tmp_path):
     bad = "see %smissing.md\n" % DOCS
     root = make_tree(tmp_path, {".gitignore": "build/\n", "build/out.txt": bad, "new.txt": bad})
-    problems, _ = load_script().check(root)
+    problems = load_script().check(root)[0]
     assert problems == ["new.txt:1: " + DOCS + "missing.md does not exist"]
 
 
