@@ -23,11 +23,8 @@ import pwd
 import re
 import shlex
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import (
-    HostFiles,
-    current_platform,
-    parse_systemd_ini,
-)
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_systemd_ini
 from ansible_collections.pghost.hardening.plugins.module_utils.units import (
     UNIT_BYTES,
     UnitError,

@@ -53,7 +53,7 @@ import re
 import struct
 from collections import namedtuple
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 
 PID_FILE = "postmaster.pid"
 POSIX_DSM_DIR = "/dev/shm"

@@ -34,7 +34,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery
     freebsd_clusters,
     parse_rc_conf,
 )
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import (
     JailConfError,
     effective_ipc,

@@ -64,3 +64,9 @@ MANAGED_SYSCTLS = {"linux": LINUX_SYSCTLS, "freebsd": FREEBSD_SYSCTLS}
 def proc_sys_path(name):
     """/proc/sys path of a Linux sysctl name (kernel.shmmax -> /proc/sys/kernel/shmmax)."""
     return "/proc/sys/" + name.replace(".", "/")
+
+
+def normalize_sysctl(value):
+    """Collapse tabs/newlines: kernel.sem '32000\\t1024000000\\t500\\t32000\\n' -> single spaces.
+    Numbers are accepted too (as pg_sysctl is given them); None gives ''."""
+    return " ".join(str(value).split()) if value is not None else ""

@@ -191,7 +191,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, current_platform
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version
 
 PUBLIC_KEYS = ("kind", "id", "key", "path", "handle", "size", "owner", "role", "reason")

@@ -16,7 +16,7 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import cluster_discovery as cd
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 CLUSTER_KEYS = {

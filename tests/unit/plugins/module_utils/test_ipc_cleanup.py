@@ -27,7 +27,7 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup as ipc
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VERSIONS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "ipc")
