@@ -49,13 +49,12 @@ import ctypes
 import errno
 import os
 import pwd
-import re
 import struct
 from collections import namedtuple
 
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import PID_FILE, Postmaster, check_postmaster
 
-PID_FILE = "postmaster.pid"
 POSIX_DSM_DIR = "/dev/shm"
 POSIX_DSM_PREFIX = "PostgreSQL."
 
@@ -70,7 +69,6 @@ SHM_RDONLY = 0o10000
 SEM_GETPID = 11
 SEM_GETVAL = 12
 
-POSTMASTER_NAMES = ("postgres", "postmaster")
 
 # ---------------------------------------------------------------------------
 # Layouts. Native struct formats ('@') give C's own field alignment, so the
@@ -105,10 +103,6 @@ class IpcError(Exception):
     def __init__(self, message, err=None):
         Exception.__init__(self, message)
         self.errno = err
-
-
-class PidFileError(ValueError):
-    """postmaster.pid exists but cannot be understood."""
 
 
 def _key(version):
@@ -153,46 +147,6 @@ def dsm_layout(version):
 # ---------------------------------------------------------------------------
 # Pure parsers
 # ---------------------------------------------------------------------------
-
-PidFile = namedtuple("PidFile", ["pid", "single_user", "data_directory", "start_time", "port",
-                                 "socket_dir", "listen_addr", "shm_key", "shm_id", "status"])
-
-
-def parse_pid_file(text):
-    """postmaster.pid -> PidFile (src/include/utils/pidfile.h, LOCK_FILE_LINE_*).
-
-    Lines: 1 pid (negative: single-user backend), 2 data directory, 3 start
-    epoch, 4 port, 5 first socket directory, 6 first listen address,
-    7 "<shm key> <shm id>" (sprintf "%9lu %9lu"), 8 status (10+). Line 7 is
-    missing while the server is still creating shared memory.
-    """
-    lines = (text or "").splitlines()
-    first = lines[0].strip() if lines else ""
-    if not re.match(r"^-?[0-9]+$", first):
-        raise PidFileError("first line %r is not a process id" % first)
-
-    def line(number):
-        return lines[number - 1].strip() if len(lines) >= number else ""
-
-    def number(value):
-        return int(value) if value.isdigit() else None
-
-    shm_key = shm_id = None
-    fields = line(7).split()
-    if len(fields) == 2 and all(f.isdigit() for f in fields):
-        shm_key, shm_id = int(fields[0]), int(fields[1])
-    return PidFile(
-        pid=abs(int(first)),
-        single_user=first.startswith("-"),
-        data_directory=line(2) or None,
-        start_time=number(line(3)),
-        port=number(line(4)),
-        socket_dir=line(5) or None,
-        listen_addr=line(6) or None,
-        shm_key=shm_key,
-        shm_id=shm_id,
-        status=line(8) or None,
-    )
 
 
 def parse_sysvipc(text):
@@ -349,26 +303,9 @@ def mappers(maps_by_pid, fds_by_pid=None):
     return files, sysv
 
 
-def parse_cmdline_data_dir(argv):
-    """-D DIR, -DDIR or --pgdata=DIR from a postgres command line; None if absent."""
-    for index, arg in enumerate(argv):
-        if arg == "-D" and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith("-D") and len(arg) > 2:
-            return arg[2:]
-        if arg.startswith("--pgdata="):
-            return arg[len("--pgdata="):]
-    return None
-
-
 # ---------------------------------------------------------------------------
 # The snapshot and the decision
 # ---------------------------------------------------------------------------
-
-Postmaster = namedtuple("Postmaster", ["state", "detail"])
-# state: "dead" (no such process), "reused" (the pid is another program or
-# another data directory's postgres), "running" (a postgres whose cwd or -D is
-# this data directory), "unknown" (a postgres whose directory cannot be read).
 
 Snapshot = namedtuple("Snapshot", [
     "data_directory",   # as given
@@ -680,34 +617,6 @@ def _user_name(uid):
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
-
-
-def check_postmaster(files, pid, data_directory):
-    """Postmaster for a pid from postmaster.pid: running only if the process is a
-    postgres whose working directory (ChangeToDataDir) or -D is this data directory,
-    so that a reused pid never counts."""
-    proc = "/proc/%d" % pid
-    if pid <= 0 or not files.isdir(proc):
-        return Postmaster("dead", "no process %d" % pid)
-    comm = (files.read(proc + "/comm") or "").strip()
-    exe = files.readlink(proc + "/exe") or ""
-    exe_name = os.path.basename(exe[:-len(" (deleted)")] if exe.endswith(" (deleted)") else exe)
-    if comm not in POSTMASTER_NAMES and exe_name not in POSTMASTER_NAMES:
-        return Postmaster("reused", "pid %d is now %r, not PostgreSQL" % (pid, comm or exe or "?"))
-    wanted = files.realpath(data_directory)
-    cwd = files.readlink(proc + "/cwd")
-    if cwd is not None:
-        if files.realpath(cwd) == wanted:
-            return Postmaster("running", "postmaster pid %d (%s) works in %s" % (pid, comm, data_directory))
-        return Postmaster("reused", "pid %d is a postgres process of another data directory (%s)" % (pid, cwd))
-    argv = [a for a in (files.read(proc + "/cmdline") or "").split("\0") if a]
-    given = parse_cmdline_data_dir(argv)
-    if given is not None:
-        if files.realpath(given) == wanted:
-            return Postmaster("running", "postmaster pid %d (%s -D %s)" % (pid, comm, given))
-        return Postmaster("reused", "pid %d is a postgres process of another data directory (-D %s)" % (pid, given))
-    return Postmaster("unknown", "pid %d is a postgres process whose data directory cannot be read "
-                                 "(run the module as root)" % pid)
 
 
 def _proc_pids(files):

@@ -27,6 +27,7 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup as ipc
+from ansible_collections.pghost.hardening.plugins.module_utils import postmaster as pm
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VERSIONS
 
@@ -177,7 +178,7 @@ class FakeTree:
 
     def pid_file(self):
         text = self.files.read(self.data + "/postmaster.pid")
-        return ipc.parse_pid_file(text) if text is not None else None
+        return pm.parse_pid_file(text) if text is not None else None
 
     def snapshot(self, fake_ipc=None, version=None):
         version = version or VERSIONS[self.rec["PG_VERSION"].strip()]
@@ -202,8 +203,8 @@ def dsm_files(rec, uid=None):
 
 
 def test_parse_pid_file_recorded():
-    pid_file = ipc.parse_pid_file(recording("bookworm-pg15-killed-pidfile")["postmaster.pid"])
-    assert pid_file == ipc.PidFile(pid=540, single_user=False, data_directory="/var/lib/postgresql/15/main",
+    pid_file = pm.parse_pid_file(recording("bookworm-pg15-killed-pidfile")["postmaster.pid"])
+    assert pid_file == pm.PidFile(pid=540, single_user=False, data_directory="/var/lib/postgresql/15/main",
                                    start_time=1795616998, port=5432, socket_dir="/var/run/postgresql",
                                    listen_addr="localhost", shm_key=2081270, shm_id=3, status="ready")
 
@@ -211,7 +212,7 @@ def test_parse_pid_file_recorded():
 def test_parse_pid_file_key_is_the_data_directory_inode_on_13_and_later():
     for name in ("bookworm-pg15-killed-pidfile", "trixie-pg17-running"):
         rec = recording(name)
-        assert ipc.parse_pid_file(rec["postmaster.pid"]).shm_key == rec["dir_stat"]["st_ino"]
+        assert pm.parse_pid_file(rec["postmaster.pid"]).shm_key == rec["dir_stat"]["st_ino"]
 
 
 @pytest.mark.parametrize("text, pid, single, key, shmid, status", [
@@ -220,15 +221,15 @@ def test_parse_pid_file_key_is_the_data_directory_inode_on_13_and_later():
     ("12\n/srv/pg\n1\n5432\n/tmp\n*\n\nstarting\n", 12, False, None, None, "starting"),
 ])
 def test_parse_pid_file_variants(text, pid, single, key, shmid, status):
-    parsed = ipc.parse_pid_file(text)
+    parsed = pm.parse_pid_file(text)
     assert (parsed.pid, parsed.single_user, parsed.shm_key, parsed.shm_id, parsed.status) == (
         pid, single, key, shmid, status)
 
 
 @pytest.mark.parametrize("text", ["", "\n", "abc\n/srv\n", "--1\n"])
 def test_parse_pid_file_garbled(text):
-    with pytest.raises(ipc.PidFileError):
-        ipc.parse_pid_file(text)
+    with pytest.raises(pm.PidFileError):
+        pm.parse_pid_file(text)
 
 
 def test_parse_sysvipc_shm_recorded():
@@ -404,7 +405,7 @@ def test_mappers_by_device_and_inode():
     (["postgres", "--single"], None),
 ])
 def test_parse_cmdline_data_dir(argv, directory):
-    assert ipc.parse_cmdline_data_dir(argv) == directory
+    assert pm.parse_cmdline_data_dir(argv) == directory
 
 
 # ---------------------------------------------------------------- the postmaster
@@ -448,13 +449,13 @@ def test_check_postmaster(tmp_path, files, state):
     rec = recording("trixie-pg17-running")
     tree = FakeTree(tmp_path, rec, procs={4242: files})
     os.makedirs(tree.path("/var/lib/postgresql/17/other"))
-    assert ipc.check_postmaster(tree.files, 4242, rec["data_directory"]).state == state
+    assert pm.check_postmaster(tree.files, 4242, rec["data_directory"]).state == state
 
 
 def test_check_postmaster_dead(tmp_path):
     tree = FakeTree(tmp_path, recording("trixie-pg17-running"))
-    assert ipc.check_postmaster(tree.files, 999999, tree.data) == ipc.Postmaster("dead", "no process 999999")
-    assert ipc.check_postmaster(tree.files, 0, tree.data).state == "dead"
+    assert pm.check_postmaster(tree.files, 999999, tree.data) == pm.Postmaster("dead", "no process 999999")
+    assert pm.check_postmaster(tree.files, 0, tree.data).state == "dead"
 
 
 # ---------------------------------------------------------------- plans from recordings
