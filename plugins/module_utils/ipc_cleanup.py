@@ -53,7 +53,13 @@ import struct
 from collections import namedtuple
 
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
-from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import PID_FILE, Postmaster, check_postmaster
+from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import Postmaster, check_postmaster
+from ansible_collections.pghost.hardening.plugins.module_utils.versions import (
+    DSM_ITEM_PINNED_SINCE,
+    DSM_MAIN_REGION_SINCE,
+    DSM_SINCE,
+    at_least,
+)
 
 POSIX_DSM_DIR = "/dev/shm"
 POSIX_DSM_PREFIX = "PostgreSQL."
@@ -114,8 +120,7 @@ def _key(version):
 
 def header_layout(version):
     """(format, fields) of PGShmemHeader: dsm_control exists from 9.4 (dsm.c is 9.4+)."""
-    key = _key(version)
-    if key is not None and key < (9, 4):
+    if not at_least(_key(version), DSM_SINCE):
         return HEADER_FORMAT_OLD, HEADER_FIELDS_OLD
     return HEADER_FORMAT_DSM, HEADER_FIELDS_DSM
 
@@ -127,13 +132,13 @@ def header_size(version):
 def dsm_layout(version):
     """DsmLayout of the control segment for a major version; None before 9.4 (no DSM)."""
     key = _key(version)
-    if key is not None and key < (9, 4):
+    if not at_least(key, DSM_SINCE):
         return None
-    if key is not None and key < (10,):
+    if not at_least(key, DSM_ITEM_PINNED_SINCE):
         item = "@II"
         items_offset = struct.calcsize("@III")
         main = False
-    elif key is not None and key < (14,):
+    elif not at_least(key, DSM_MAIN_REGION_SINCE):
         item = "@IIP?0P"
         items_offset = struct.calcsize("@III0P")
         main = False

@@ -29,11 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import (
-    FREEBSD_RC_CONFS,
-    freebsd_clusters,
-    parse_rc_conf,
-)
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import FREEBSD_RC_CONFS, freebsd_clusters
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import (
     JailConfError,
@@ -47,6 +43,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import 
     resolve_variables,
 )
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_uids import collisions, parse_group, parse_passwd
+from ansible_collections.pghost.hardening.plugins.module_utils.shell_assign import parse_rc_conf
 
 SYSVSHM_NEW_SINCE = (11, 0)
 DEFAULT_HOME = "/var/db/postgres"
