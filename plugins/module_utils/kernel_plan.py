@@ -22,8 +22,6 @@ class PlanError(ValueError):
     """Bad input to the plan; the message names the field, value and what is accepted."""
 
 
-HOST_FIELDS = ("mem_total_kb", "swap_total_kb", "hugepage_size_kb", "page_size", "committed_as_kb", "hugepages_total")
-
 # kernel.sem is "SEMMSL SEMMNS SEMOPM SEMMNI" (proc(5)); PostgreSQL sizes
 # all but SEMOPM.
 SEM_FIELDS = ("semmsl", "semmns", "semopm", "semmni")
@@ -240,9 +238,6 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             "commit_limit_kb": limit,
         },
         "proposed": proposed,
-        # Ansible's output sorts mappings, so the order to apply them travels
-        # as a list (the overcommit ratio before strict mode).
-        "apply_order": list(proposed),
         # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (docs/postgres-kernel-facts.md §8).
         # The host's own answer when pg_host_facts read it (sysctl -N -W).
         "boot_only": [name for name in proposed if name in host.get("loader_only", FREEBSD_LOADER_TUNABLES)],
