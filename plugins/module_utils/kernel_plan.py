@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec, whole_number
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages
-from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES
+from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES, SYSV_SYSCTLS
 from ansible_collections.pghost.hardening.plugins.module_utils.overcommit import plan_overcommit
 from ansible_collections.pghost.hardening.plugins.module_utils.sysv import PLATFORMS, host_sysv_needs
 
@@ -26,18 +26,11 @@ class PlanError(ValueError):
 # all but SEMOPM.
 SEM_FIELDS = ("semmsl", "semmns", "semopm", "semmni")
 
-SYSCTL_NAMES = {
-    "linux": {"shmmax": "kernel.shmmax", "shmall": "kernel.shmall", "shmmni": "kernel.shmmni"},
-    "freebsd": {"shmmax": "kern.ipc.shmmax", "shmall": "kern.ipc.shmall", "shmmni": "kern.ipc.shmmni",
-                "semmni": "kern.ipc.semmni", "semmns": "kern.ipc.semmns", "semmsl": "kern.ipc.semmsl"},
-}
-
-
 POLICY_KEYS = ("vm.overcommit_memory", "vm.overcommit_ratio")
 
 
 def _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, ratio_asked):
-    names = SYSCTL_NAMES[platform]
+    names = SYSV_SYSCTLS[platform]
     why = {
         names["shmmax"]: "largest SysV segment of the PostgreSQL clusters: %d bytes (docs/postgres-kernel-facts.md §1)" % sysv.shmmax,
         names["shmall"]: "SysV shared memory of all clusters: %d pages of %d bytes (docs/postgres-kernel-facts.md §1)" % (sysv.shmall, page_size),
@@ -170,7 +163,7 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
 
     # Every proposal below takes its reason from here, the one text per key.
     why = _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, overcommit_ratio)
-    names = SYSCTL_NAMES[platform]
+    names = SYSV_SYSCTLS[platform]
     for key in ("shmmax", "shmall", "shmmni"):
         _raise_only(proposed, reasons, warnings, names[key], getattr(sysv, key), _current_int(current, names[key]),
                     why[names[key]])
