@@ -190,7 +190,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup, postmaster
+from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup, linux_ipc, postmaster
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version
 
@@ -284,7 +284,7 @@ def main():
         result.update(changed=True, removed=public(plan.remove), diff=diff(data_directory, before, plan.unattributed),
                       msg="would remove %s%s" % (plan.msg, stays))
     else:
-        removed, gone, errors = ipc_cleanup.execute(plan.remove, ipc_cleanup.LinuxIpc())
+        removed, gone, errors = ipc_cleanup.execute(plan.remove, linux_ipc.LinuxIpc())
         result["notes"] = plan.notes + ["%s was already gone" % ipc_cleanup.describe(o) for o in gone]
         remaining = [o for o in plan.remove if o not in removed and o not in gone] + plan.unattributed
         result.update(changed=bool(removed), removed=public(removed), diff=diff(data_directory, before, remaining))
