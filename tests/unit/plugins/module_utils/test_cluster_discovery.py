@@ -334,7 +334,7 @@ def test_settings_query_names_every_setting():
 def test_parse_rc_conf():
     env = shell_assign.parse_rc_conf(fixture_text("trees", "freebsd14", "etc", "rc.conf"))
     env = shell_assign.parse_rc_conf(fixture_text("freebsd", "rc.conf.d-postgresql-profiles") + 'x="${postgresql_main_data}/x"\n',
-                           env)
+                                     env)
     assert env["postgresql_enable"] == "YES"
     assert env["postgresql_profiles"] == "main reporting"
     assert env["postgresql_reporting_flags"] == "-w -s -m fast -o '-p 5433'"

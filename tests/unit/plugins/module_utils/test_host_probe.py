@@ -23,7 +23,13 @@ from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys impor
     LINUX_THP_FILES,
     normalize_sysctl,
 )
-from ansible_collections.pghost.hardening.plugins.module_utils.linux_proc import detect_container_linux, mount_read_only, parse_meminfo, parse_mountinfo, parse_thp
+from ansible_collections.pghost.hardening.plugins.module_utils.linux_proc import (
+    detect_container_linux,
+    mount_read_only,
+    parse_meminfo,
+    parse_mountinfo,
+    parse_thp,
+)
 from ansible_collections.pghost.hardening.plugins.module_utils.logind import effective_remove_ipc
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")

@@ -207,8 +207,8 @@ def dsm_files(rec, uid=None):
 def test_parse_pid_file_recorded():
     pid_file = pm.parse_pid_file(recording("bookworm-pg15-killed-pidfile")["postmaster.pid"])
     assert pid_file == pm.PidFile(pid=540, single_user=False, data_directory="/var/lib/postgresql/15/main",
-                                   start_time=1795616998, port=5432, socket_dir="/var/run/postgresql",
-                                   listen_addr="localhost", shm_key=2081270, shm_id=3, status="ready")
+                                  start_time=1795616998, port=5432, socket_dir="/var/run/postgresql",
+                                  listen_addr="localhost", shm_key=2081270, shm_id=3, status="ready")
 
 
 def test_parse_pid_file_key_is_the_data_directory_inode_on_13_and_later():
