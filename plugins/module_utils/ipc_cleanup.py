@@ -10,9 +10,11 @@ Entry points:
 
 Everything that decides is a pure function of recorded text and bytes
 (postmaster.pid, /proc/sysvipc/shm and sem, /proc/<pid>/maps, the SysV
-interlock header, the dynamic shared memory control segment). The thin OS
-layer (LinuxIpc: shmat/shmdt/shmctl/semctl through ctypes, unlink) is kept
-apart so the decisions can be unit tested without a kernel.
+interlock header, the dynamic shared memory control segment; their parsers
+are in pg_shmem.py, the postmaster.pid parser and liveness test in
+postmaster.py). The thin OS layer (linux_ipc.LinuxIpc: shmat/shmdt/shmctl/
+semctl through ctypes, unlink) is kept apart so the decisions can be unit
+tested without a kernel.
 
 SIGKILL of the postmaster leaves its IPC behind (docs/postgres-kernel-facts.md §6); on Debian the
 unit's ExecStop (pg_ctlcluster) then deletes the stale postmaster.pid, so
@@ -45,330 +47,34 @@ Facts: docs/postgres-kernel-facts.md, cited by section number.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import pwd
-import re
-import struct
 from collections import namedtuple
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
-
-PID_FILE = "postmaster.pid"
-POSIX_DSM_DIR = "/dev/shm"
-POSIX_DSM_PREFIX = "PostgreSQL."
-
-# src/include/storage/pg_shmem.h, src/backend/storage/ipc/dsm.c, src/backend/port/sysv_sema.c
-PG_SHMEM_MAGIC = 679834894
-DSM_CONTROL_MAGIC = 0x9A503D32
-PG_SEMA_MAGIC = 537
-
-# Linux <sys/ipc.h>, <sys/shm.h>, <sys/sem.h> (bits/ipc.h, bits/shm.h, bits/sem.h)
-IPC_RMID = 0
-SHM_RDONLY = 0o10000
-SEM_GETPID = 11
-SEM_GETVAL = 12
-
-POSTMASTER_NAMES = ("postgres", "postmaster")
-
-# ---------------------------------------------------------------------------
-# Layouts. Native struct formats ('@') give C's own field alignment, so the
-# same code reads LP64 (x86_64, aarch64) and ILP32 builds. dev_t and ino_t are
-# 64-bit in glibc with large-file support, which PostgreSQL always builds with.
-# ---------------------------------------------------------------------------
-
-# PGShmemHeader (src/include/storage/pg_shmem.h):
-#   int32 magic; pid_t creatorPID; Size totalsize; Size freeoffset;
-#   dsm_handle dsm_control (9.4+); void *index; dev_t device; ino_t inode;
-# x86_64: 56 bytes with dsm_control (magic @0, creatorPID @4, totalsize @8,
-# freeoffset @16, dsm_control @24, index @32, device @40, inode @48; read back
-# from live 15 and 17 segments), 48 bytes without (device @32, inode @40).
-HEADER_FIELDS_DSM = ("magic", "creator_pid", "total_size", "free_offset", "dsm_control", "index", "device", "inode")
-HEADER_FORMAT_DSM = "@iiNNIPQQ"
-HEADER_FIELDS_OLD = ("magic", "creator_pid", "total_size", "free_offset", "index", "device", "inode")
-HEADER_FORMAT_OLD = "@iiNNPQQ"
-
-# dsm_control_header {uint32 magic, nitems, maxitems; dsm_control_item item[];}
-# dsm_control_item (src/backend/storage/ipc/dsm.c), by version:
-#   9.4-9.6: {dsm_handle handle; uint32 refcnt;}                       8 bytes
-#   10-13:   {... ; void *impl_private_pm_handle; bool pinned;}        24 bytes on x86_64
-#   14+:     {handle; refcnt; size_t first_page; size_t npages;
-#             void *impl_private_pm_handle; bool pinned;}              40 bytes on x86_64
-# A trailing "0P" pads the item to pointer alignment as the C array does.
-DsmLayout = namedtuple("DsmLayout", ["items_offset", "item_size", "item_format", "main_region_handles"])
-
-
-class IpcError(Exception):
-    """A system call failed; errno is kept for the caller."""
-
-    def __init__(self, message, err=None):
-        Exception.__init__(self, message)
-        self.errno = err
-
-
-class PidFileError(ValueError):
-    """postmaster.pid exists but cannot be understood."""
-
-
-def _key(version):
-    """(9, 6) / (15,) from a VersionInfo, a tuple or None."""
-    if version is None:
-        return None
-    return getattr(version, "key", version)
-
-
-def header_layout(version):
-    """(format, fields) of PGShmemHeader: dsm_control exists from 9.4 (dsm.c is 9.4+)."""
-    key = _key(version)
-    if key is not None and key < (9, 4):
-        return HEADER_FORMAT_OLD, HEADER_FIELDS_OLD
-    return HEADER_FORMAT_DSM, HEADER_FIELDS_DSM
-
-
-def header_size(version):
-    return struct.calcsize(header_layout(version)[0])
-
-
-def dsm_layout(version):
-    """DsmLayout of the control segment for a major version; None before 9.4 (no DSM)."""
-    key = _key(version)
-    if key is not None and key < (9, 4):
-        return None
-    if key is not None and key < (10,):
-        item = "@II"
-        items_offset = struct.calcsize("@III")
-        main = False
-    elif key is not None and key < (14,):
-        item = "@IIP?0P"
-        items_offset = struct.calcsize("@III0P")
-        main = False
-    else:
-        item = "@IINNP?0P"
-        items_offset = struct.calcsize("@III0P")
-        main = True
-    return DsmLayout(items_offset, struct.calcsize(item), item, main)
-
-
-# ---------------------------------------------------------------------------
-# Pure parsers
-# ---------------------------------------------------------------------------
-
-PidFile = namedtuple("PidFile", ["pid", "single_user", "data_directory", "start_time", "port",
-                                 "socket_dir", "listen_addr", "shm_key", "shm_id", "status"])
-
-
-def parse_pid_file(text):
-    """postmaster.pid -> PidFile (src/include/utils/pidfile.h, LOCK_FILE_LINE_*).
-
-    Lines: 1 pid (negative: single-user backend), 2 data directory, 3 start
-    epoch, 4 port, 5 first socket directory, 6 first listen address,
-    7 "<shm key> <shm id>" (sprintf "%9lu %9lu"), 8 status (10+). Line 7 is
-    missing while the server is still creating shared memory.
-    """
-    lines = (text or "").splitlines()
-    first = lines[0].strip() if lines else ""
-    if not re.match(r"^-?[0-9]+$", first):
-        raise PidFileError("first line %r is not a process id" % first)
-
-    def line(number):
-        return lines[number - 1].strip() if len(lines) >= number else ""
-
-    def number(value):
-        return int(value) if value.isdigit() else None
-
-    shm_key = shm_id = None
-    fields = line(7).split()
-    if len(fields) == 2 and all(f.isdigit() for f in fields):
-        shm_key, shm_id = int(fields[0]), int(fields[1])
-    return PidFile(
-        pid=abs(int(first)),
-        single_user=first.startswith("-"),
-        data_directory=line(2) or None,
-        start_time=number(line(3)),
-        port=number(line(4)),
-        socket_dir=line(5) or None,
-        listen_addr=line(6) or None,
-        shm_key=shm_key,
-        shm_id=shm_id,
-        status=line(8) or None,
-    )
-
-
-def parse_sysvipc(text):
-    """/proc/sysvipc/shm or /proc/sysvipc/sem -> [dict of int fields], named by the header line.
-
-    shm: key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime rss swap
-    sem: key semid perms nsems uid gid cuid cgid otime ctime
-    (perms is octal in the file; kept as printed, an int of its digits.)
-    """
-    lines = (text or "").splitlines()
-    if not lines:
-        return []
-    names = lines[0].split()
-    rows = []
-    for line in lines[1:]:
-        fields = line.split()
-        if len(fields) < len(names):
-            continue
-        try:
-            values = [int(f) for f in fields[:len(names)]]
-        except ValueError:
-            continue
-        rows.append(dict(zip(names, values)))
-    return rows
-
-
-def parse_shmem_header(data, version):
-    """The PGShmemHeader at offset 0 of a SysV segment -> dict; None when too short."""
-    fmt, fields = header_layout(version)
-    size = struct.calcsize(fmt)
-    if data is None or len(data) < size:
-        return None
-    header = dict(zip(fields, struct.unpack_from(fmt, data, 0)))
-    header.setdefault("dsm_control", 0)
-    return header
-
-
-def header_is_ours(header, dir_dev, dir_ino):
-    """PGSharedMemoryAttach(): magic, device and inode all equal the data directory's."""
-    return bool(header) and header["magic"] == PG_SHMEM_MAGIC and header["device"] == dir_dev \
-        and header["inode"] == dir_ino
-
-
-DsmControl = namedtuple("DsmControl", ["sane", "reason", "magic", "nitems", "maxitems", "items"])
-DsmItem = namedtuple("DsmItem", ["slot", "handle", "refcnt", "pinned"])
-
-
-def parse_dsm_control(data, version):
-    """A DSM control segment's bytes -> DsmControl.
-
-    sane follows dsm_control_segment_sane() (dsm.c): long enough for the
-    header, magic, maxitems items fit, nitems <= maxitems. Linux POSIX and
-    SysV segments are exactly the size PostgreSQL asked for
-    (dsm_control_bytes_needed(maxitems)), so a different size means the
-    version's item layout does not fit: not sane either, rather than guess.
-    """
-    layout = dsm_layout(version)
-    if layout is None:
-        return DsmControl(False, "PostgreSQL %s has no dynamic shared memory" % getattr(version, "major", version),
-                          None, 0, 0, [])
-    if data is None or len(data) < struct.calcsize("@III"):
-        return DsmControl(False, "too short for a control segment header", None, 0, 0, [])
-    magic, nitems, maxitems = struct.unpack_from("@III", data, 0)
-    if magic != DSM_CONTROL_MAGIC:
-        return DsmControl(False, "magic 0x%08x is not PG_DYNSHMEM_CONTROL_MAGIC" % magic, magic, nitems, maxitems, [])
-    needed = layout.items_offset + layout.item_size * maxitems
-    if needed > len(data):
-        return DsmControl(False, "%d items of %d bytes do not fit in %d bytes" % (maxitems, layout.item_size, len(data)),
-                          magic, nitems, maxitems, [])
-    if nitems > maxitems:
-        return DsmControl(False, "nitems %d > maxitems %d" % (nitems, maxitems), magic, nitems, maxitems, [])
-    if needed != len(data):
-        return DsmControl(False, "size %d is not %d + %d * %d: the item layout of PostgreSQL %s does not fit"
-                          % (len(data), layout.items_offset, layout.item_size, maxitems,
-                             getattr(version, "major", version)), magic, nitems, maxitems, [])
-    items = []
-    for slot in range(nitems):
-        values = struct.unpack_from(layout.item_format, data, layout.items_offset + slot * layout.item_size)
-        pinned = bool(values[-1]) if len(values) > 2 else None
-        items.append(DsmItem(slot, values[0], values[1], pinned))
-    return DsmControl(True, None, magic, nitems, maxitems, items)
-
-
-def dsm_handles_to_destroy(control, version):
-    """Handles dsm_cleanup_using_control_segment() destroys: refcnt != 0 (0 = unused
-    slot; 1 = moribund, 2+ = active, both destroyed), skipping from 14 on the odd
-    handles that live in the main shared memory region (is_main_region_dsm_handle)."""
-    layout = dsm_layout(version)
-    if not control.sane or layout is None:
-        return []
-    handles = []
-    for item in control.items:
-        if item.refcnt == 0:
-            continue
-        if layout.main_region_handles and item.handle & 1:
-            continue
-        handles.append(item.handle)
-    return handles
-
-
-def sysv_dsm_key(handle):
-    """dsm_impl_sysv(): key = (key_t) handle, negated when < 1; 0 (IPC_PRIVATE) is never used."""
-    key = handle - (1 << 32) if handle >= (1 << 31) else handle
-    if key < 1:
-        key = -key
-    return key
-
-
-def posix_dsm_path(handle):
-    return "%s/%s%d" % (POSIX_DSM_DIR, POSIX_DSM_PREFIX, handle)
-
-
-def parse_maps_line(line):
-    """One /proc/<pid>/maps line -> (major, minor, inode, path) or None.
-
-    Fields: address perms offset dev(hex major:minor) inode pathname; a SysV
-    segment shows as "/SYSV<key as %08x> (deleted)" with inode = shmid.
-    """
-    fields = line.split(None, 5)
-    if len(fields) < 6:
-        return None
-    major, sep, minor = fields[3].partition(":")
-    try:
-        dev = (int(major, 16), int(minor, 16)) if sep else (None, None)
-        inode = int(fields[4])
-    except ValueError:
-        return None
-    path = fields[5].strip()
-    if path.endswith(" (deleted)"):
-        path = path[:-len(" (deleted)")]
-    return dev[0], dev[1], inode, path
-
-
-def mappers(maps_by_pid, fds_by_pid=None):
-    """Who uses what: ({(major, minor, inode): {pid}} for /dev/shm files, {shmid: {pid}} for SysV).
-
-    maps_by_pid: {pid: maps text}; fds_by_pid: {pid: [(major, minor, inode)]} of
-    open descriptors that point into /dev/shm.
-    """
-    files, sysv = {}, {}
-    for pid, text in (maps_by_pid or {}).items():
-        for line in (text or "").splitlines():
-            parsed = parse_maps_line(line)
-            if parsed is None:
-                continue
-            major, minor, inode, path = parsed
-            if path.startswith("/SYSV"):
-                sysv.setdefault(inode, set()).add(pid)
-            elif path.startswith(POSIX_DSM_DIR + "/"):
-                files.setdefault((major, minor, inode), set()).add(pid)
-    for pid, ids in (fds_by_pid or {}).items():
-        for ident in ids:
-            files.setdefault(tuple(ident), set()).add(pid)
-    return files, sysv
-
-
-def parse_cmdline_data_dir(argv):
-    """-D DIR, -DDIR or --pgdata=DIR from a postgres command line; None if absent."""
-    for index, arg in enumerate(argv):
-        if arg == "-D" and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith("-D") and len(arg) > 2:
-            return arg[2:]
-        if arg.startswith("--pgdata="):
-            return arg[len("--pgdata="):]
-    return None
+from ansible_collections.pghost.hardening.plugins.module_utils import linux_ipc
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.linux_ipc import IpcError
+from ansible_collections.pghost.hardening.plugins.module_utils.pg_shmem import (
+    PG_SEMA_MAGIC,
+    POSIX_DSM_DIR,
+    POSIX_DSM_PREFIX,
+    dsm_handles_to_destroy,
+    header_is_ours,
+    header_size,
+    mappers,
+    parse_dsm_control,
+    parse_shmem_header,
+    parse_sysvipc,
+    posix_dsm_path,
+    sysv_dsm_key,
+)
+from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import Postmaster, check_postmaster
 
 
 # ---------------------------------------------------------------------------
 # The snapshot and the decision
 # ---------------------------------------------------------------------------
-
-Postmaster = namedtuple("Postmaster", ["state", "detail"])
-# state: "dead" (no such process), "reused" (the pid is another program or
-# another data directory's postgres), "running" (a postgres whose cwd or -D is
-# this data directory), "unknown" (a postgres whose directory cannot be read).
 
 Snapshot = namedtuple("Snapshot", [
     "data_directory",   # as given
@@ -619,95 +325,12 @@ def diff_text(objects):
 # The OS layer (Linux)
 # ---------------------------------------------------------------------------
 
-class LinuxIpc:
-    """SysV and POSIX shared memory calls through libc; every method raises IpcError."""
-
-    def __init__(self):
-        self._libc = None
-
-    @property
-    def libc(self):
-        if self._libc is None:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.shmat.restype = ctypes.c_void_p
-            libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-            libc.shmdt.argtypes = [ctypes.c_void_p]
-            libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-            self._libc = libc
-        return self._libc
-
-    def _fail(self, what):
-        err = ctypes.get_errno()
-        return IpcError("%s: %s" % (what, os.strerror(err)), err)
-
-    def shm_read(self, shmid, size):
-        """Attach read-only, copy size bytes from offset 0, detach."""
-        addr = self.libc.shmat(shmid, None, SHM_RDONLY)
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            raise self._fail("shmat(%d, SHM_RDONLY)" % shmid)
-        try:
-            return ctypes.string_at(addr, size)
-        finally:
-            self.libc.shmdt(ctypes.c_void_p(addr))
-
-    def shm_remove(self, shmid):
-        if self.libc.shmctl(shmid, IPC_RMID, None) < 0:
-            raise self._fail("shmctl(%d, IPC_RMID)" % shmid)
-
-    def sem_value_and_pid(self, semid, semnum):
-        """(semval, sempid) of one semaphore: semctl GETVAL and GETPID."""
-        value = self.libc.semctl(semid, semnum, SEM_GETVAL)
-        if value < 0:
-            raise self._fail("semctl(%d, %d, GETVAL)" % (semid, semnum))
-        pid = self.libc.semctl(semid, semnum, SEM_GETPID)
-        if pid < 0:
-            raise self._fail("semctl(%d, %d, GETPID)" % (semid, semnum))
-        return value, pid
-
-    def sem_remove(self, semid):
-        if self.libc.semctl(semid, 0, IPC_RMID) < 0:
-            raise self._fail("semctl(%d, 0, IPC_RMID)" % semid)
-
-    def unlink(self, path):
-        try:
-            os.unlink(path)
-        except OSError as exc:
-            raise IpcError("unlink(%s): %s" % (path, exc.strerror), exc.errno)
-
 
 def _user_name(uid):
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
-
-
-def check_postmaster(files, pid, data_directory):
-    """Postmaster for a pid from postmaster.pid: running only if the process is a
-    postgres whose working directory (ChangeToDataDir) or -D is this data directory,
-    so that a reused pid never counts."""
-    proc = "/proc/%d" % pid
-    if pid <= 0 or not files.isdir(proc):
-        return Postmaster("dead", "no process %d" % pid)
-    comm = (files.read(proc + "/comm") or "").strip()
-    exe = files.readlink(proc + "/exe") or ""
-    exe_name = os.path.basename(exe[:-len(" (deleted)")] if exe.endswith(" (deleted)") else exe)
-    if comm not in POSTMASTER_NAMES and exe_name not in POSTMASTER_NAMES:
-        return Postmaster("reused", "pid %d is now %r, not PostgreSQL" % (pid, comm or exe or "?"))
-    wanted = files.realpath(data_directory)
-    cwd = files.readlink(proc + "/cwd")
-    if cwd is not None:
-        if files.realpath(cwd) == wanted:
-            return Postmaster("running", "postmaster pid %d (%s) works in %s" % (pid, comm, data_directory))
-        return Postmaster("reused", "pid %d is a postgres process of another data directory (%s)" % (pid, cwd))
-    argv = [a for a in (files.read(proc + "/cmdline") or "").split("\0") if a]
-    given = parse_cmdline_data_dir(argv)
-    if given is not None:
-        if files.realpath(given) == wanted:
-            return Postmaster("running", "postmaster pid %d (%s -D %s)" % (pid, comm, given))
-        return Postmaster("reused", "pid %d is a postgres process of another data directory (-D %s)" % (pid, given))
-    return Postmaster("unknown", "pid %d is a postgres process whose data directory cannot be read "
-                                 "(run the module as root)" % pid)
 
 
 def _proc_pids(files):
@@ -774,7 +397,7 @@ def gather(data_directory, version, pid_file, files=None, ipc=None, dir_stat=Non
     only when one of them is this data directory's.
     """
     files = files or HostFiles()
-    ipc = ipc or LinuxIpc()
+    ipc = ipc or linux_ipc.LinuxIpc()
     st = dir_stat or files.stat(data_directory)
     shm = parse_sysvipc(files.read("/proc/sysvipc/shm", ""))
     users = {st.st_uid: _user_name(st.st_uid)}

@@ -46,7 +46,6 @@ IPC_PARAMS = ("sysvshm", "sysvsem", "sysvmsg")
 IPC_VALUES = ("new", "inherit", "disable")
 DEFAULT_IPC = "disable"
 LEGACY = "allow.sysvipc"
-LEGACY_NO = "allow.nosysvipc"
 
 _PUNCT = ";,={}"
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}

@@ -10,6 +10,7 @@ which UID. Files are read through a HostFiles so tests run on a fake tree.
 
   parse_release(text)            -> (major, minor) of "13.2-RELEASE-p4", or None
   supports_sysvshm_new(release)  -> jail sysvshm/sysvsem/sysvmsg exist (11.0+)
+  dropin_paths(files, dir)       -> the jail.conf.d files that can define jails (the one listing)
   config_sources(...)            -> the file each configured jail is read from
   config_value(conf, jail, name) -> a parameter as jail(8) sees it ($vars resolved)
   postgresql_in_root(files, ...) -> whether a root (host or jail) runs PostgreSQL
@@ -29,12 +30,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import (
-    FREEBSD_RC_CONFS,
-    freebsd_clusters,
-    parse_rc_conf,
-)
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import FREEBSD_RC_CONFS, freebsd_clusters
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import (
     JailConfError,
     effective_ipc,
@@ -47,7 +44,10 @@ from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import 
     resolve_variables,
 )
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_uids import collisions, parse_group, parse_passwd
+from ansible_collections.pghost.hardening.plugins.module_utils.shell_assign import parse_rc_conf
 
+# A FreeBSD release threshold, not a PostgreSQL one: it stays beside its
+# parser (versions.py holds the PostgreSQL ones).
 SYSVSHM_NEW_SINCE = (11, 0)
 DEFAULT_HOME = "/var/db/postgres"
 _YES = ("yes", "true", "on", "1")
@@ -84,6 +84,14 @@ def supports_sysvshm_new(release):
 def is_yes(value):
     """rc.subr checkyesno: YES, TRUE, ON or 1 in any case."""
     return str(value or "").strip().lower() in _YES
+
+
+def dropin_paths(files, jail_conf_d):
+    """The jail.conf.d files that can define jails: regular *.conf files, by name
+    (rc.d/jail reads jail.conf.d/NAME.conf; jail.conf reaches the others by .include)."""
+    directory = jail_conf_d.rstrip("/")
+    paths = ("%s/%s" % (directory, name) for name in files.listdir(jail_conf_d) if name.endswith(".conf"))
+    return [path for path in paths if files.isfile(path)]
 
 
 def config_sources(main_path, main_text, dropins):
@@ -236,14 +244,12 @@ def audit(files, jls_text, release_text, server_user="postgres", only=None,
     if main_text is None and files.exists(jail_conf) and not files.isdir(jail_conf):
         warnings.append("%s exists but cannot be read (use become)" % jail_conf)
     dropins = []
-    for name in files.listdir(jail_conf_d):
-        path = "%s/%s" % (jail_conf_d.rstrip("/"), name)
-        if name.endswith(".conf") and files.isfile(path):
-            text = files.read(path)
-            if text is None:
-                warnings.append("%s cannot be read (use become)" % path)
-            else:
-                dropins.append((path, text))
+    for path in dropin_paths(files, jail_conf_d):
+        text = files.read(path)
+        if text is None:
+            warnings.append("%s cannot be read (use become)" % path)
+        else:
+            dropins.append((path, text))
     sources = config_sources(jail_conf, main_text, dropins)
     running = {}
     for entry in parse_jls_n(jls_text):

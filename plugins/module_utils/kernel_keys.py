@@ -8,15 +8,21 @@ Facts: docs/postgres-kernel-facts.md, cited by section number.
 
 from __future__ import annotations
 
+# The SysV IPC limits PostgreSQL needs, per platform, by the field of
+# sysv.py's answer they hold (docs/postgres-kernel-facts.md §1, §2). The one
+# list: kernel_plan names its proposals with it, host_probe marks the Linux
+# ones namespaced. Linux packs the semaphore limits into one kernel.sem
+# ("SEMMSL SEMMNS SEMOPM SEMMNI", proc(5)); FreeBSD has a key per limit.
+SYSV_SYSCTLS = {
+    "linux": {"shmmax": "kernel.shmmax", "shmall": "kernel.shmall", "shmmni": "kernel.shmmni", "sem": "kernel.sem"},
+    "freebsd": {"shmmax": "kern.ipc.shmmax", "shmall": "kern.ipc.shmall", "shmmni": "kern.ipc.shmmni",
+                "semmni": "kern.ipc.semmni", "semmns": "kern.ipc.semmns", "semmsl": "kern.ipc.semmsl"},
+}
+
 # Linux sysctls. kernel.shm*/sem/msg* belong to the IPC namespace, so a
 # privileged container can set them for itself; vm.* are global to the kernel
 # and must not be applied live from a container (docs/design.md).
-LINUX_IPC_NAMESPACED = (
-    "kernel.shmmax",
-    "kernel.shmall",
-    "kernel.shmmni",
-    "kernel.sem",
-)
+LINUX_IPC_NAMESPACED = tuple(SYSV_SYSCTLS["linux"].values())
 LINUX_GLOBAL = (
     "vm.overcommit_memory",
     "vm.overcommit_ratio",
@@ -64,3 +70,9 @@ MANAGED_SYSCTLS = {"linux": LINUX_SYSCTLS, "freebsd": FREEBSD_SYSCTLS}
 def proc_sys_path(name):
     """/proc/sys path of a Linux sysctl name (kernel.shmmax -> /proc/sys/kernel/shmmax)."""
     return "/proc/sys/" + name.replace(".", "/")
+
+
+def normalize_sysctl(value):
+    """Collapse tabs/newlines: kernel.sem '32000\\t1024000000\\t500\\t32000\\n' -> single spaces.
+    Numbers are accepted too (as pg_sysctl is given them); None gives ''."""
+    return " ".join(str(value).split()) if value is not None else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec, whole_number
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages
-from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES
+from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES, SYSV_SYSCTLS
 from ansible_collections.pghost.hardening.plugins.module_utils.overcommit import plan_overcommit
 from ansible_collections.pghost.hardening.plugins.module_utils.sysv import PLATFORMS, host_sysv_needs
 
@@ -22,24 +22,15 @@ class PlanError(ValueError):
     """Bad input to the plan; the message names the field, value and what is accepted."""
 
 
-HOST_FIELDS = ("mem_total_kb", "swap_total_kb", "hugepage_size_kb", "page_size", "committed_as_kb", "hugepages_total")
-
 # kernel.sem is "SEMMSL SEMMNS SEMOPM SEMMNI" (proc(5)); PostgreSQL sizes
 # all but SEMOPM.
 SEM_FIELDS = ("semmsl", "semmns", "semopm", "semmni")
-
-SYSCTL_NAMES = {
-    "linux": {"shmmax": "kernel.shmmax", "shmall": "kernel.shmall", "shmmni": "kernel.shmmni"},
-    "freebsd": {"shmmax": "kern.ipc.shmmax", "shmall": "kern.ipc.shmall", "shmmni": "kern.ipc.shmmni",
-                "semmni": "kern.ipc.semmni", "semmns": "kern.ipc.semmns", "semmsl": "kern.ipc.semmsl"},
-}
-
 
 POLICY_KEYS = ("vm.overcommit_memory", "vm.overcommit_ratio")
 
 
 def _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, ratio_asked):
-    names = SYSCTL_NAMES[platform]
+    names = SYSV_SYSCTLS[platform]
     why = {
         names["shmmax"]: "largest SysV segment of the PostgreSQL clusters: %d bytes (docs/postgres-kernel-facts.md §1)" % sysv.shmmax,
         names["shmall"]: "SysV shared memory of all clusters: %d pages of %d bytes (docs/postgres-kernel-facts.md §1)" % (sysv.shmall, page_size),
@@ -172,7 +163,7 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
 
     # Every proposal below takes its reason from here, the one text per key.
     why = _stable_reasons(platform, sysv, nr_hugepages, hugepage_kb, page_size, ratio, overcommit_ratio)
-    names = SYSCTL_NAMES[platform]
+    names = SYSV_SYSCTLS[platform]
     for key in ("shmmax", "shmall", "shmmni"):
         _raise_only(proposed, reasons, warnings, names[key], getattr(sysv, key), _current_int(current, names[key]),
                     why[names[key]])
@@ -240,9 +231,6 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             "commit_limit_kb": limit,
         },
         "proposed": proposed,
-        # Ansible's output sorts mappings, so the order to apply them travels
-        # as a list (the overcommit ratio before strict mode).
-        "apply_order": list(proposed),
         # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (docs/postgres-kernel-facts.md §8).
         # The host's own answer when pg_host_facts read it (sysctl -N -W).
         "boot_only": [name for name in proposed if name in host.get("loader_only", FREEBSD_LOADER_TUNABLES)],

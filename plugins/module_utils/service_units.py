@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import parse_systemd_ini
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_systemd_ini
 
 OOM_DROPIN = "60-pghost-oom.conf"
 SHUTDOWN_DROPIN = "60-pghost-shutdown.conf"
@@ -420,39 +420,6 @@ def clamped(limits, caps):
 
 # ---------------------------------------------------------------------------
 # logind RemoveIPC (docs/postgres-kernel-facts.md §5)
-
-
-def system_uid_max(login_defs):
-    """Highest uid logind treats as a system user: SYS_UID_MAX, else UID_MIN - 1, else 999.
-
-    logind spares system users' IPC (uid_is_system(), SYSTEM_UID_MAX which
-    distributions build from login.defs; docs/postgres-kernel-facts.md §5).
-    """
-    values = {}
-    for line in (login_defs or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and not fields[0].startswith("#") and fields[1].isdigit():
-            values[fields[0]] = int(fields[1])
-    if "SYS_UID_MAX" in values:
-        return values["SYS_UID_MAX"]
-    if "UID_MIN" in values:
-        return values["UID_MIN"] - 1
-    return 999
-
-
-def remove_ipc_verdict(owners, remove_ipc):
-    """(needs RemoveIPC=no, sentence) for the server users {name: {"uid", "system"}}
-    and logind's effective RemoveIPC ("yes"/"no"/None when logind is absent)."""
-    exposed = sorted(name for name, info in owners.items() if not info.get("system"))
-    if remove_ipc is None:
-        return False, "systemd-logind is not installed; nothing removes the servers' IPC at logout"
-    if not exposed:
-        return False, ("already safe: every server user (%s) is a system user, whose IPC logind never removes"
-                       % ", ".join(sorted(owners)) if owners else "no server user found")
-    if remove_ipc == "no":
-        return False, "already safe: RemoveIPC=no is in force for %s" % ", ".join(exposed)
-    return True, ("RemoveIPC=yes would delete the shared memory and semaphores of %s (not system users) when "
-                  "their last session ends" % ", ".join(exposed))
 
 
 def systemd_version(text):

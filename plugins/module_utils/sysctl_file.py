@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import normalize_sysctl
+from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import normalize_sysctl
 
 STYLES = ("sysctl.d", "sysctl.conf", "loader.conf")
 BEGIN = "# BEGIN pghost.hardening managed block (role pg_kernel); do not edit"

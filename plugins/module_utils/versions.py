@@ -4,8 +4,10 @@
 """What each PostgreSQL major version does with the kernel.
 
 Every row is sourced from docs/postgres-kernel-facts.md, cited by section
-number; code asks this table instead of comparing version
-numbers itself.
+number; code asks this table (or the thresholds below it) instead of comparing
+PostgreSQL version numbers itself. Thresholds of other software stay beside
+their parsers: systemd's in service_units.py (OOM_POLICY_SINCE), FreeBSD's in
+jail_probe.py (SYSVSHM_NEW_SINCE).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
-OLDEST = (9, 2)
 NEWEST = (18,)
 
 VersionInfo = namedtuple(
@@ -30,11 +31,9 @@ VersionInfo = namedtuple(
         "sem_constant",             # N in ceil((... + N) / 16); None: ask the server (docs/postgres-kernel-facts.md §2)
         "has_huge_pages",           # huge_pages, 9.4+ (docs/postgres-kernel-facts.md §3, §9)
         "has_huge_page_size",       # huge_page_size, 14+ (docs/postgres-kernel-facts.md §3)
-        "reports_shared_memory_size",  # shared_memory_size(_in_huge_pages), 15+ (docs/postgres-kernel-facts.md §3)
-        "reports_num_os_semaphores",   # num_os_semaphores, 18+ (docs/postgres-kernel-facts.md §2)
-        "has_oom_adjust_env",       # PG_OOM_ADJUST_FILE/VALUE, 9.5+ (docs/postgres-kernel-facts.md §4)
-        "sysv_key_from_inode",      # SysV key from the data directory inode, 13+ (docs/postgres-kernel-facts.md §1)
-        "fsync_panic_minor",        # first minor that PANICs on fsync failure; 0 = all; None = none (docs/postgres-kernel-facts.md §7)
+        # First minor that PANICs on fsync failure; 0 = all; None = none (docs/postgres-kernel-facts.md §7).
+        # No code reads it yet: the fleet audit (issue 16) will.
+        "fsync_panic_minor",
     ],
 )
 
@@ -68,10 +67,6 @@ def _row(key):
         sem_constant=_sem_constant(key),
         has_huge_pages=has_setting(key, "huge_pages"),
         has_huge_page_size=has_setting(key, "huge_page_size"),
-        reports_shared_memory_size=has_setting(key, "shared_memory_size"),
-        reports_num_os_semaphores=has_setting(key, "num_os_semaphores"),
-        has_oom_adjust_env=key >= (9, 5),
-        sysv_key_from_inode=key >= (13,),
         fsync_panic_minor=_FSYNC_PANIC_MINOR.get(key, None if key < (9, 4) else 0),
     )
 
@@ -139,3 +134,38 @@ def parse_version(value, name="version"):
             "%s: PostgreSQL %s is not supported; supported: %s" % (name, major, supported_range())
         )
     return VERSIONS[major], minor
+
+
+# ---------------------------------------------------------------------------
+# Loose version strings as found on a host (PG_VERSION, directory names), and
+# thresholds of PostgreSQL internals that are not settings.
+# ---------------------------------------------------------------------------
+
+def version_tuple(version):
+    """'15' -> (15,), '9.6' -> (9, 6), '16beta1' -> (16,); None when unparsable."""
+    match = re.match(r"^\s*(\d+)(?:\.(\d+))?", version or "")
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def directory_major(version):
+    """The major version as package directories name it (/usr/lib/postgresql/<major>,
+    /usr/pgsql-<major>): the version as given before 10 ('9.6'), its first part from 10 on ('15.4' -> '15')."""
+    version = version or ""
+    key = version_tuple(version)
+    return version if key and key < (10,) else version.split(".")[0]
+
+
+# Dynamic shared memory and its control segment's item layout
+# (src/backend/storage/ipc/dsm.c): DSM exists from 9.4; items gain
+# impl_private_pm_handle and pinned in 10; from 14 on odd handles live in the
+# main region (first_page, npages).
+DSM_SINCE = (9, 4)
+DSM_ITEM_PINNED_SINCE = (10,)
+DSM_MAIN_REGION_SINCE = (14,)
+
+
+def at_least(key, first):
+    """key >= first for a sortable version key; None (version unknown) counts as the newest."""
+    return key is None or key >= first

@@ -208,7 +208,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import login_conf
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 
 
 def read_text(path):

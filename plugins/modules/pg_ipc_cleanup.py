@@ -190,8 +190,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, current_platform
+from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup, linux_ipc, postmaster
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version
 
 PUBLIC_KEYS = ("kind", "id", "key", "path", "handle", "size", "owner", "role", "reason")
@@ -245,7 +245,7 @@ def main():
     if dir_stat is None or not files.isdir(data_directory):
         module.fail_json(msg="data_directory: %s does not exist or is not a directory" % data_directory, **result)
 
-    pid_path = os.path.join(data_directory, ipc_cleanup.PID_FILE)
+    pid_path = os.path.join(data_directory, postmaster.PID_FILE)
     text = files.read(pid_path)
     pid_file = None
     clean = "%s: no postmaster.pid; the last stop was clean, nothing to do" % data_directory
@@ -259,8 +259,8 @@ def main():
                          % (current_platform(), pid_path), **result)
     if text is not None:
         try:
-            pid_file = ipc_cleanup.parse_pid_file(text)
-        except ipc_cleanup.PidFileError as exc:
+            pid_file = postmaster.parse_pid_file(text)
+        except postmaster.PidFileError as exc:
             module.fail_json(msg="%s: %s; nothing was removed" % (pid_path, exc), **result)
         result["postmaster_pid"] = pid_file.pid
     version = read_version(module, files, data_directory, result, required=pid_file is not None)
@@ -284,7 +284,7 @@ def main():
         result.update(changed=True, removed=public(plan.remove), diff=diff(data_directory, before, plan.unattributed),
                       msg="would remove %s%s" % (plan.msg, stays))
     else:
-        removed, gone, errors = ipc_cleanup.execute(plan.remove, ipc_cleanup.LinuxIpc())
+        removed, gone, errors = ipc_cleanup.execute(plan.remove, linux_ipc.LinuxIpc())
         result["notes"] = plan.notes + ["%s was already gone" % ipc_cleanup.describe(o) for o in gone]
         remaining = [o for o in plan.remove if o not in removed and o not in gone] + plan.unattributed
         result.update(changed=bool(removed), removed=public(removed), diff=diff(data_directory, before, remaining))

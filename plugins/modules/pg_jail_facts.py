@@ -266,7 +266,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, current_platform
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import JailConfError
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_probe import AuditError, audit
 

@@ -169,7 +169,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import (
     IPC_PARAMS,
     JailConfError,

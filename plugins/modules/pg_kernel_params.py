@@ -179,14 +179,6 @@ proposed:
   returned: success
   type: dict
   sample: {"vm.nr_hugepages": 74, "vm.overcommit_memory": 2, "vm.overcommit_ratio": 90}
-apply_order:
-  description:
-    - The names in RV(proposed), in the order they must be applied. C(vm.overcommit_ratio) comes before
-      C(vm.overcommit_memory) so strict accounting never starts under the old, unguarded limit.
-  returned: success
-  type: list
-  elements: str
-  sample: ["vm.nr_hugepages", "vm.overcommit_ratio", "vm.overcommit_memory"]
 boot_only:
   description: Names in RV(proposed) that are FreeBSD loader tunables, settable only in C(/boot/loader.conf) and effective at the next boot.
   returned: success

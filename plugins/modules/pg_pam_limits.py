@@ -229,7 +229,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 
 # Places read on the target; unit tests point them elsewhere.
 NR_OPEN = "/proc/sys/fs/nr_open"

@@ -220,7 +220,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.reown import Missing, ReownError, Walk, resolve
 
 

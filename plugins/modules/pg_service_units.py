@@ -230,10 +230,11 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pghost.hardening.plugins.module_utils import logind
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
 
@@ -333,7 +334,7 @@ def crashed_reason(files, cluster, unit_info):
 
 def server_users(files, clusters):
     """{owner: {"uid", "system"}} for the clusters' OS users."""
-    limit = su.system_uid_max(files.read("/etc/login.defs", ""))
+    limit = logind.system_uid_max(files.read("/etc/login.defs", ""))
     owners = {}
     for cluster in clusters:
         name = cluster.get("owner")
@@ -512,7 +513,7 @@ def main():
             ": " + "; ".join(result["reasons"]) if result["reasons"] else ""))
 
     owners = server_users(files, p["clusters"])
-    needs_no, verdict = su.remove_ipc_verdict(owners, p["logind_remove_ipc"])
+    needs_no, verdict = logind.remove_ipc_verdict(owners, p["logind_remove_ipc"])
     module.exit_json(changed=bool(diffs), clusters=results, daemon_reload=units_changed,
                      systemd_version=systemd_version, server_users=owners,
                      logind=dict(remove_ipc=p["logind_remove_ipc"], needs_remove_ipc_no=needs_no, verdict=verdict),

@@ -153,7 +153,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import sysctl_file
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles, parse_sysctl_e
+from ansible_collections.pghost.hardening.plugins.module_utils.freebsd_sysctl import parse_sysctl_e
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import proc_sys_path
 
 # Strict accounting is switched on only after every other value, the ratio

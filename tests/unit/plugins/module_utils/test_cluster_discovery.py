@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""cluster_discovery: parsers fed recorded files and command output, and
+"""cluster_discovery and the parsers it uses (pg_conf, shell_assign, server_command,
+pg_settings, postmaster.pid): parsers fed recorded files and command output, and
 discovery over fake file trees (Debian bookworm recorded from the test image,
 PGDG units and FreeBSD rc files written in their packaged formats)."""
 
@@ -16,7 +17,9 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import cluster_discovery as cd
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils import pg_conf, pg_settings, server_command, shell_assign, versions
+from ansible_collections.pghost.hardening.plugins.module_utils import postmaster as pm
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 CLUSTER_KEYS = {
@@ -106,6 +109,7 @@ def make_tree(tmp_path, name, bins=()):
 @pytest.fixture
 def as_root(monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: 0)
 
 
@@ -120,7 +124,7 @@ PGDG_BINS = ("/usr/pgsql-15/bin/postmaster", "/usr/pgsql-15/bin/postgres", "/usr
     ("15", (15,)), ("9.6", (9, 6)), ("9.6\n", (9, 6)), ("16beta1", (16,)), ("", None), ("main", None),
 ])
 def test_version_tuple(text, expected):
-    assert cd.version_tuple(text) == expected
+    assert versions.version_tuple(text) == expected
 
 
 @pytest.mark.parametrize("version, present, absent", [
@@ -131,10 +135,10 @@ def test_version_tuple(text, expected):
     ("15", ["shared_memory_size", "shared_memory_size_in_huge_pages"], ["num_os_semaphores"]),
     ("17", ["shared_memory_size"], ["num_os_semaphores"]),
     ("18", ["num_os_semaphores"], []),
-    (None, list(cd.SETTING_NAMES), []),
+    (None, list(pg_settings.SETTING_NAMES), []),
 ])
 def test_settings_for_version(version, present, absent):
-    names = cd.settings_for_version(version)
+    names = pg_settings.settings_for_version(version)
     assert all(name in names for name in present)
     assert not any(name in names for name in absent)
 
@@ -154,7 +158,7 @@ def test_settings_for_version(version, present, absent):
     ("   ", []),
 ])
 def test_parse_pg_conf_lines(line, expected):
-    assert cd.parse_pg_conf(line) == expected
+    assert pg_conf.parse_pg_conf(line) == expected
 
 
 def test_read_pg_conf_recorded_debian_with_includes(tmp_path):
@@ -165,7 +169,7 @@ def test_read_pg_conf_recorded_debian_with_includes(tmp_path):
     (conf_d / "more.conf").write_text("max_connections = 250\n")  # not *.conf-listed twice: read via include
     (conf_d / ".hidden.conf").write_text("port = 1\n")
     (conf_d / "README").write_text("port = 2\n")
-    settings, missing = cd.read_pg_conf(HostFiles(str(root)), "/etc/postgresql/15/main/postgresql.conf")
+    settings, missing = pg_conf.read_pg_conf(HostFiles(str(root)), "/etc/postgresql/15/main/postgresql.conf")
     assert settings["data_directory"] == "/var/lib/postgresql/15/main"
     assert settings["port"] == "5440"
     assert settings["max_connections"] == "250"
@@ -175,14 +179,23 @@ def test_read_pg_conf_recorded_debian_with_includes(tmp_path):
 
 def test_read_pg_conf_missing_include_and_loop(tmp_path):
     (tmp_path / "a.conf").write_text("include 'b.conf'\ninclude 'a.conf'\nport = 1\n")
-    settings, missing = cd.read_pg_conf(HostFiles(str(tmp_path)), "/a.conf")
+    settings, missing = pg_conf.read_pg_conf(HostFiles(str(tmp_path)), "/a.conf")
     assert settings == {"port": "1"}
-    assert missing == ["/b.conf"] * cd.MAX_INCLUDE_DEPTH
+    assert missing == ["/b.conf"] * pg_conf.MAX_INCLUDE_DEPTH
+
+
+def discovery_fields(text):
+    """What discovery takes from postmaster.pid (postmaster.read_pid_file: None when unparsable)."""
+    try:
+        parsed = pm.parse_pid_file(text)
+    except pm.PidFileError:
+        return None
+    return dict((key, getattr(parsed, key)) for key in ("pid", "single_user", "data_directory", "port", "socket_dir"))
 
 
 def test_parse_postmaster_pid_recorded():
-    info = cd.parse_postmaster_pid(fixture_text("trees", "debian-bookworm", "var", "lib", "postgresql", "15", "main",
-                                                "postmaster.pid"))
+    info = discovery_fields(fixture_text("trees", "debian-bookworm", "var", "lib", "postgresql", "15", "main",
+                            "postmaster.pid"))
     assert info == {"pid": 184, "single_user": False, "data_directory": "/var/lib/postgresql/15/main",
                     "port": 5432, "socket_dir": "/var/run/postgresql"}
 
@@ -195,7 +208,7 @@ def test_parse_postmaster_pid_recorded():
                                                 "port": 5433, "socket_dir": None}),
 ])
 def test_parse_postmaster_pid_shapes(text, expected):
-    assert cd.parse_postmaster_pid(text) == expected
+    assert discovery_fields(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -224,7 +237,7 @@ def test_parse_start_conf(text, expected):
     ([], None),
 ])
 def test_parse_server_command(argv, expected):
-    assert cd.parse_server_command(argv) == expected
+    assert server_command.parse_server_command(argv) == expected
 
 
 @pytest.mark.parametrize("command, env, expected", [
@@ -236,14 +249,14 @@ def test_parse_server_command(argv, expected):
     ("/bin/sh -c 'unterminated", {}, []),
 ])
 def test_split_exec(command, env, expected):
-    assert cd.split_exec(command, env) == expected
+    assert server_command.split_exec(command, env) == expected
 
 
 def test_merge_unit_texts_pgdg_with_override():
     texts = [fixture_text("trees", "pgdg-el9", "usr", "lib", "systemd", "system", "postgresql-15.service"),
              fixture_text("trees", "pgdg-el9", "etc", "systemd", "system", "postgresql-15.service.d", "override.conf"),
              "[Service]\nExecStart=\nExecStart=/usr/pgsql-15/bin/postgres -D ${PGDATA} -p 5499\n"]
-    service = cd.merge_unit_texts(texts)
+    service = server_command.merge_unit_texts(texts)
     assert service["environment"]["PGDATA"] == "/srv/pg15/data"
     assert service["environment"]["PG_OOM_ADJUST_FILE"] == "/proc/self/oom_score_adj"
     assert service["exec_start"] == "/usr/pgsql-15/bin/postgres -D ${PGDATA} -p 5499"
@@ -264,7 +277,7 @@ def test_merge_unit_texts_pgdg_with_override():
     ("3", "ms", "3ms"),
 ])
 def test_render_memory(value, unit, expected):
-    assert cd.render_memory(value, unit) == expected
+    assert pg_settings.render_memory(value, unit) == expected
 
 
 @pytest.mark.parametrize("text, bare, expected", [
@@ -273,7 +286,7 @@ def test_render_memory(value, unit, expected):
     ("lots", "MB", None), ("", "MB", None),
 ])
 def test_memory_to_mb(text, bare, expected):
-    assert cd.memory_to_mb(text, bare) == expected
+    assert pg_settings.memory_to_mb(text, bare) == expected
 
 
 @pytest.mark.parametrize("name, value, unit, expected", [
@@ -290,7 +303,7 @@ def test_memory_to_mb(text, bare, expected):
     ("max_connections", "", None, ("max_connections", None)),
 ])
 def test_normalize_setting(name, value, unit, expected):
-    assert cd.normalize_setting(name, value, unit) == expected
+    assert pg_settings.normalize_setting(name, value, unit) == expected
 
 
 @pytest.mark.parametrize("fixture, expected", [
@@ -309,19 +322,19 @@ def test_normalize_setting(name, value, unit, expected):
         "shared_memory_size_in_huge_pages": 4299, "num_os_semaphores": 554}),
 ])
 def test_parse_pg_settings(fixture, expected):
-    assert cd.parse_pg_settings(fixture_text("commands", fixture)) == expected
+    assert pg_settings.parse_pg_settings(fixture_text("commands", fixture)) == expected
 
 
 def test_settings_query_names_every_setting():
-    query = cd.settings_query(cd.SETTING_NAMES)
+    query = pg_settings.settings_query(pg_settings.SETTING_NAMES)
     assert query.startswith("SELECT name, setting, unit FROM pg_settings WHERE name IN ('max_connections', ")
-    assert all("'%s'" % name in query for name in cd.SETTING_NAMES)
+    assert all("'%s'" % name in query for name in pg_settings.SETTING_NAMES)
 
 
 def test_parse_rc_conf():
-    env = cd.parse_rc_conf(fixture_text("trees", "freebsd14", "etc", "rc.conf"))
-    env = cd.parse_rc_conf(fixture_text("freebsd", "rc.conf.d-postgresql-profiles") + 'x="${postgresql_main_data}/x"\n',
-                           env)
+    env = shell_assign.parse_rc_conf(fixture_text("trees", "freebsd14", "etc", "rc.conf"))
+    env = shell_assign.parse_rc_conf(fixture_text("freebsd", "rc.conf.d-postgresql-profiles") + 'x="${postgresql_main_data}/x"\n',
+                                     env)
     assert env["postgresql_enable"] == "YES"
     assert env["postgresql_profiles"] == "main reporting"
     assert env["postgresql_reporting_flags"] == "-w -s -m fast -o '-p 5433'"
@@ -390,7 +403,7 @@ def test_discover_debian_stopped_uses_postgres_c(tmp_path, as_root, version, fix
     assert all(cmd[:3] == [bindir + "/postgres", "-D", "/etc/postgresql/%s/main" % version] for cmd in inner)
     asked = [cmd[-1] for cmd in inner]
     assert "num_os_semaphores" not in asked
-    assert sorted(asked) == sorted(list(cd.settings_for_version(version)) + ["block_size"])
+    assert sorted(asked) == sorted(list(pg_settings.settings_for_version(version)) + ["block_size"])
 
 
 def test_psql_failure_falls_back_to_config_values(tmp_path, as_root):
@@ -432,6 +445,7 @@ def test_stale_postmaster_pid_is_not_running(tmp_path, as_root):
 
 def test_not_root_reports_and_continues(tmp_path, monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     root = make_tree(tmp_path, "debian-bookworm", DEBIAN_BINS)
     module = FakeModule()
@@ -448,6 +462,7 @@ def test_not_root_reports_and_continues(tmp_path, monkeypatch):
 
 def test_running_as_the_owner_runs_directly(tmp_path, monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: USERS["postgres"])
     root = make_tree(tmp_path, "debian-bookworm", DEBIAN_BINS)
     module = FakeModule(lambda argv: (0, fixture_text("commands", "pg_settings-15.txt"), ""))
@@ -475,6 +490,7 @@ def test_disabled_and_missing_data_directory(tmp_path, as_root):
 
 def test_discover_pgdg_units(tmp_path, monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     root = make_tree(tmp_path, "pgdg-el9", PGDG_BINS)
     recorded = fixture_json("commands", "postgres-C-15.json")
@@ -518,6 +534,7 @@ def test_masked_unit_is_ignored(tmp_path, as_root):
 
 def test_discover_freebsd_default_data(tmp_path, monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(HostFiles, "pid_alive", lambda self, pid: pid == 1234)
     root = make_tree(tmp_path, "freebsd14", ("/usr/local/bin/postgres", "/usr/local/bin/psql"))
@@ -541,6 +558,7 @@ def test_discover_freebsd_default_data(tmp_path, monkeypatch):
 
 def test_discover_freebsd_profiles(tmp_path, monkeypatch):
     monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(HostFiles, "pid_alive", lambda self, pid: False)
     root = make_tree(tmp_path, "freebsd14", ("/usr/local/bin/postgres",))

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""host_probe: parsers fed recorded /proc, /sys and command output, and
-gather_host over fake file trees (tests/unit/fixtures)."""
+"""host_probe and its parsers (linux_proc, freebsd_sysctl, logind over a tree): parsers fed
+recorded /proc, /sys and command output, and gather_host over fake file trees (tests/unit/fixtures)."""
 
 from __future__ import annotations
 
@@ -13,27 +13,24 @@ import pytest
 from fake_module import Failed, FakeModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import (
-    HostFiles,
-    apply_live_map,
-    detect_container_linux,
-    effective_remove_ipc,
-    gather_host,
-    mount_read_only,
-    normalize_sysctl,
-    parse_meminfo,
-    parse_mountinfo,
-    parse_swapinfo_k,
-    parse_sysctl_e,
-    parse_thp,
-    remove_ipc_from,
-)
+from ansible_collections.pghost.hardening.plugins.module_utils.freebsd_sysctl import parse_swapinfo_k, parse_sysctl_e
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import apply_live_map, gather_host
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import (
     FREEBSD_LOADER_TUNABLES,
     FREEBSD_SYSCTLS,
     LINUX_SYSCTLS,
     LINUX_THP_FILES,
+    normalize_sysctl,
 )
+from ansible_collections.pghost.hardening.plugins.module_utils.linux_proc import (
+    detect_container_linux,
+    mount_read_only,
+    parse_meminfo,
+    parse_mountinfo,
+    parse_thp,
+)
+from ansible_collections.pghost.hardening.plugins.module_utils.logind import effective_remove_ipc
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 
@@ -131,21 +128,6 @@ def test_mountinfo_stacked_and_escaped():
     # a read-only superblock makes the mount read-only too
     assert mount_read_only(mounts, "/mnt/old/file") is True
     assert mount_read_only([], "/proc/sys/kernel/sem") is False
-
-
-@pytest.mark.parametrize("texts, expected", [
-    ([fixture_text("trees", "linux-podman-bookworm", "etc", "systemd", "logind.conf")], None),
-    (["[Login]\nRemoveIPC=no\n"], "no"),
-    (["[Login]\nRemoveIPC=no\n", "[Login]\nRemoveIPC=yes\n"], "yes"),
-    (["[Login]\nRemoveIPC=false\n"], "no"),
-    (["[Login]\nRemoveIPC = off\n"], "no"),
-    (["[Login]\nRemoveIPC=no\n", "[Login]\nRemoveIPC=maybe\n"], "no"),
-    (["[Other]\nRemoveIPC=no\n"], None),
-    (["RemoveIPC=no\n"], None),
-    (["[Login]\n; RemoveIPC=no\n# RemoveIPC=no\n"], None),
-])
-def test_remove_ipc_from(texts, expected):
-    assert remove_ipc_from(texts) == expected
 
 
 @pytest.mark.parametrize("markers, environ, systemd_container, cgroup, expected", [
@@ -345,25 +327,3 @@ def test_default_platform_is_the_running_one(monkeypatch, linux_tree):
     monkeypatch.setattr(host_probe, "current_platform", lambda: "linux")
     monkeypatch.setattr(host_probe, "HostFiles", lambda: HostFiles(str(linux_tree)))
     assert gather_host(FakeModule())["platform"] == "linux"
-
-
-# The integration test's seam: both variables or neither.
-
-def test_test_root_and_platform_apply_only_together(monkeypatch, tmp_path):
-    monkeypatch.delenv(host_probe.TEST_ROOT_ENV, raising=False)
-    monkeypatch.delenv(host_probe.TEST_PLATFORM_ENV, raising=False)
-    real = host_probe._platform.system().lower()
-    assert HostFiles().root == "/"
-    assert host_probe.current_platform() == real
-
-    monkeypatch.setenv(host_probe.TEST_ROOT_ENV, str(tmp_path))
-    assert HostFiles().root == "/", "a root without a platform is ignored"
-    assert host_probe.current_platform() == real
-
-    monkeypatch.setenv(host_probe.TEST_PLATFORM_ENV, "FreeBSD")
-    (tmp_path / "etc").mkdir()
-    (tmp_path / "etc" / "rc.conf").write_text('postgresql_enable="YES"\n')
-    assert HostFiles().root == str(tmp_path)
-    assert HostFiles().read("/etc/rc.conf") == 'postgresql_enable="YES"\n'
-    assert host_probe.current_platform() == "freebsd"
-    assert HostFiles("/").root == "/", "an explicit root still wins"

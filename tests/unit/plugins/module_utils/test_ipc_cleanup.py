@@ -27,7 +27,10 @@ from collections import namedtuple
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup as ipc
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils import linux_ipc
+from ansible_collections.pghost.hardening.plugins.module_utils import pg_shmem as shmem
+from ansible_collections.pghost.hardening.plugins.module_utils import postmaster as pm
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import VERSIONS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "ipc")
@@ -76,7 +79,7 @@ class FakeIpc:
     def shm_read(self, shmid, size):
         self.calls.append(("shm_read", shmid))
         if shmid not in self.headers:
-            raise ipc.IpcError("shmat(%d, SHM_RDONLY): Invalid argument" % shmid, errno.EINVAL)
+            raise linux_ipc.IpcError("shmat(%d, SHM_RDONLY): Invalid argument" % shmid, errno.EINVAL)
         return self.headers[shmid][:size]
 
     def sem_value_and_pid(self, semid, semnum):
@@ -85,7 +88,7 @@ class FakeIpc:
 
     def _maybe_fail(self, what):
         if what in self.fail:
-            raise ipc.IpcError("%s(%s): %s" % (what[0], what[1], os.strerror(self.fail[what])), self.fail[what])
+            raise linux_ipc.IpcError("%s(%s): %s" % (what[0], what[1], os.strerror(self.fail[what])), self.fail[what])
 
     def shm_remove(self, shmid):
         self.calls.append(("shm_remove", shmid))
@@ -177,7 +180,7 @@ class FakeTree:
 
     def pid_file(self):
         text = self.files.read(self.data + "/postmaster.pid")
-        return ipc.parse_pid_file(text) if text is not None else None
+        return pm.parse_pid_file(text) if text is not None else None
 
     def snapshot(self, fake_ipc=None, version=None):
         version = version or VERSIONS[self.rec["PG_VERSION"].strip()]
@@ -202,16 +205,16 @@ def dsm_files(rec, uid=None):
 
 
 def test_parse_pid_file_recorded():
-    pid_file = ipc.parse_pid_file(recording("bookworm-pg15-killed-pidfile")["postmaster.pid"])
-    assert pid_file == ipc.PidFile(pid=540, single_user=False, data_directory="/var/lib/postgresql/15/main",
-                                   start_time=1795616998, port=5432, socket_dir="/var/run/postgresql",
-                                   listen_addr="localhost", shm_key=2081270, shm_id=3, status="ready")
+    pid_file = pm.parse_pid_file(recording("bookworm-pg15-killed-pidfile")["postmaster.pid"])
+    assert pid_file == pm.PidFile(pid=540, single_user=False, data_directory="/var/lib/postgresql/15/main",
+                                  start_time=1795616998, port=5432, socket_dir="/var/run/postgresql",
+                                  listen_addr="localhost", shm_key=2081270, shm_id=3, status="ready")
 
 
 def test_parse_pid_file_key_is_the_data_directory_inode_on_13_and_later():
     for name in ("bookworm-pg15-killed-pidfile", "trixie-pg17-running"):
         rec = recording(name)
-        assert ipc.parse_pid_file(rec["postmaster.pid"]).shm_key == rec["dir_stat"]["st_ino"]
+        assert pm.parse_pid_file(rec["postmaster.pid"]).shm_key == rec["dir_stat"]["st_ino"]
 
 
 @pytest.mark.parametrize("text, pid, single, key, shmid, status", [
@@ -220,34 +223,34 @@ def test_parse_pid_file_key_is_the_data_directory_inode_on_13_and_later():
     ("12\n/srv/pg\n1\n5432\n/tmp\n*\n\nstarting\n", 12, False, None, None, "starting"),
 ])
 def test_parse_pid_file_variants(text, pid, single, key, shmid, status):
-    parsed = ipc.parse_pid_file(text)
+    parsed = pm.parse_pid_file(text)
     assert (parsed.pid, parsed.single_user, parsed.shm_key, parsed.shm_id, parsed.status) == (
         pid, single, key, shmid, status)
 
 
 @pytest.mark.parametrize("text", ["", "\n", "abc\n/srv\n", "--1\n"])
 def test_parse_pid_file_garbled(text):
-    with pytest.raises(ipc.PidFileError):
-        ipc.parse_pid_file(text)
+    with pytest.raises(pm.PidFileError):
+        pm.parse_pid_file(text)
 
 
 def test_parse_sysvipc_shm_recorded():
-    rows = ipc.parse_sysvipc(recording("bookworm-pg15-killed-all-with-other")["proc_sysvipc_shm"])
+    rows = shmem.parse_sysvipc(recording("bookworm-pg15-killed-all-with-other")["proc_sysvipc_shm"])
     assert [(r["key"], r["shmid"], r["size"], r["nattch"], r["uid"], r["cpid"]) for r in rows] == [
         (2730549, 9, 56, 12, 101, 861), (2081270, 10, 56, 0, 101, 888)]
 
 
 def test_parse_sysvipc_sem_recorded():
     rec = recording("bookworm-sysvipc-sem-pg-style")
-    assert ipc.parse_sysvipc(rec["proc_sysvipc_sem"]) == [
+    assert shmem.parse_sysvipc(rec["proc_sysvipc_sem"]) == [
         {"key": 2081271, "semid": 0, "perms": 600, "nsems": 17, "uid": 101, "gid": 103, "cuid": 101, "cgid": 103,
          "otime": 1795617213, "ctime": 1795617213}]
-    assert (rec["last_getval"], rec["last_getpid"]) == (ipc.PG_SEMA_MAGIC, rec["creator_pid"])
+    assert (rec["last_getval"], rec["last_getpid"]) == (shmem.PG_SEMA_MAGIC, rec["creator_pid"])
 
 
 def test_parse_sysvipc_empty_and_short_lines():
-    assert ipc.parse_sysvipc("") == []
-    assert ipc.parse_sysvipc("  key shmid\n  1\n x y\n 2 3\n") == [{"key": 2, "shmid": 3}]
+    assert shmem.parse_sysvipc("") == []
+    assert shmem.parse_sysvipc("  key shmid\n  1\n x y\n 2 3\n") == [{"key": 2, "shmid": 3}]
 
 
 @pytest.mark.parametrize("name, shmid, creator", [
@@ -260,33 +263,33 @@ def test_recorded_header_is_ours(name, shmid, creator):
     """PGShmemHeader read back live: magic, creatorPID = the postmaster, device/inode = stat(data dir)."""
     rec = recording(name)
     data = base64.b64decode(rec["shm_headers_b64"][str(shmid)])
-    assert len(data) == 56 == ipc.header_size(VERSIONS["15"])
-    header = ipc.parse_shmem_header(data, VERSIONS[rec["PG_VERSION"].strip()])
-    assert header["magic"] == ipc.PG_SHMEM_MAGIC
+    assert len(data) == 56 == shmem.header_size(VERSIONS["15"])
+    header = shmem.parse_shmem_header(data, VERSIONS[rec["PG_VERSION"].strip()])
+    assert header["magic"] == shmem.PG_SHMEM_MAGIC
     assert header["creator_pid"] == creator
     assert header["free_offset"] == 56
     assert "PostgreSQL.%d" % header["dsm_control"] in rec["dev_shm"]
     assert (header["device"], header["inode"]) == (rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"])
-    assert ipc.header_is_ours(header, rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"])
-    assert not ipc.header_is_ours(header, rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"] + 1)
-    assert not ipc.header_is_ours(dict(header, magic=1), rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"])
+    assert shmem.header_is_ours(header, rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"])
+    assert not shmem.header_is_ours(header, rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"] + 1)
+    assert not shmem.header_is_ours(dict(header, magic=1), rec["dir_stat"]["st_dev"], rec["dir_stat"]["st_ino"])
 
 
 def test_other_clusters_header_is_not_ours():
     rec = recording("bookworm-pg15-killed-all-with-other")
-    header = ipc.parse_shmem_header(base64.b64decode(rec["shm_headers_b64"]["9"]), VERSIONS["15"])
-    assert header["magic"] == ipc.PG_SHMEM_MAGIC and header["inode"] == 2730549
-    assert not ipc.header_is_ours(header, 61, 2081270)
+    header = shmem.parse_shmem_header(base64.b64decode(rec["shm_headers_b64"]["9"]), VERSIONS["15"])
+    assert header["magic"] == shmem.PG_SHMEM_MAGIC and header["inode"] == 2730549
+    assert not shmem.header_is_ours(header, 61, 2081270)
 
 
 def test_header_layout_before_9_4_has_no_dsm_control():
     """9.2/9.3: magic, creatorPID, totalsize, freeoffset, index, device, inode (48 bytes on x86_64)."""
-    data = struct.pack("@iiNNPQQ", ipc.PG_SHMEM_MAGIC, 77, 1 << 20, 48, 0, 2049, 12345)
-    assert ipc.header_size(VERSIONS["9.3"]) == 48
-    header = ipc.parse_shmem_header(data, VERSIONS["9.3"])
+    data = struct.pack("@iiNNPQQ", shmem.PG_SHMEM_MAGIC, 77, 1 << 20, 48, 0, 2049, 12345)
+    assert shmem.header_size(VERSIONS["9.3"]) == 48
+    header = shmem.parse_shmem_header(data, VERSIONS["9.3"])
     assert (header["device"], header["inode"], header["dsm_control"]) == (2049, 12345, 0)
-    assert ipc.parse_shmem_header(data[:40], VERSIONS["9.3"]) is None
-    assert ipc.parse_shmem_header(None, VERSIONS["15"]) is None
+    assert shmem.parse_shmem_header(data[:40], VERSIONS["9.3"]) is None
+    assert shmem.parse_shmem_header(None, VERSIONS["15"]) is None
 
 
 @pytest.mark.parametrize("major, offset, size, main", [
@@ -296,13 +299,13 @@ def test_header_layout_before_9_4_has_no_dsm_control():
 ])
 def test_dsm_layout_by_version(major, offset, size, main):
     """dsm_control_item from src/backend/storage/ipc/dsm.c (x86_64 sizes)."""
-    assert ipc.dsm_layout(VERSIONS[major])[:2] == (offset, size)
-    assert ipc.dsm_layout(VERSIONS[major]).main_region_handles is main
+    assert shmem.dsm_layout(VERSIONS[major])[:2] == (offset, size)
+    assert shmem.dsm_layout(VERSIONS[major]).main_region_handles is main
 
 
 def test_no_dsm_before_9_4():
-    assert ipc.dsm_layout(VERSIONS["9.3"]) is None
-    assert not ipc.parse_dsm_control(b"\0" * 64, VERSIONS["9.3"]).sane
+    assert shmem.dsm_layout(VERSIONS["9.3"]) is None
+    assert not shmem.parse_dsm_control(b"\0" * 64, VERSIONS["9.3"]).sane
 
 
 @pytest.mark.parametrize("name, control, maxitems", [
@@ -314,9 +317,9 @@ def test_recorded_control_segment(name, control, maxitems):
     rec = recording(name)
     data = base64.b64decode(rec["dev_shm"][control]["content_b64"])
     version = VERSIONS[rec["PG_VERSION"].strip()]
-    parsed = ipc.parse_dsm_control(data, version)
+    parsed = shmem.parse_dsm_control(data, version)
     assert parsed.sane and parsed.maxitems == maxitems and len(data) == 16 + 40 * maxitems
-    handles = ipc.dsm_handles_to_destroy(parsed, version)
+    handles = shmem.dsm_handles_to_destroy(parsed, version)
     # Every handle with a reference left is a file in /dev/shm; the pinned one is the 1 MB stats area.
     assert all("PostgreSQL.%d" % h in rec["dev_shm"] for h in handles)
     pinned = [i for i in parsed.items if i.pinned]
@@ -326,14 +329,14 @@ def test_recorded_control_segment(name, control, maxitems):
 def test_recorded_control_segment_read_with_the_wrong_layout_is_not_sane():
     rec = recording("bookworm-pg15-killed-systemd")
     data = base64.b64decode(rec["dev_shm"]["PostgreSQL.1552814880"]["content_b64"])
-    parsed = ipc.parse_dsm_control(data, VERSIONS["13"])
+    parsed = shmem.parse_dsm_control(data, VERSIONS["13"])
     assert not parsed.sane and "layout" in parsed.reason
-    assert ipc.dsm_handles_to_destroy(parsed, VERSIONS["13"]) == []
+    assert shmem.dsm_handles_to_destroy(parsed, VERSIONS["13"]) == []
 
 
-def control_bytes(version, items, maxitems=4, magic=ipc.DSM_CONTROL_MAGIC):
+def control_bytes(version, items, maxitems=4, magic=shmem.DSM_CONTROL_MAGIC):
     """A control segment as dsm.c lays it out for version: [(handle, refcnt)]."""
-    layout = ipc.dsm_layout(VERSIONS[version])
+    layout = shmem.dsm_layout(VERSIONS[version])
     data = bytearray(layout.items_offset + layout.item_size * maxitems)
     struct.pack_into("@III", data, 0, magic, len(items), maxitems)
     for slot, (handle, refcnt) in enumerate(items):
@@ -349,10 +352,10 @@ def control_bytes(version, items, maxitems=4, magic=ipc.DSM_CONTROL_MAGIC):
 ])
 def test_handles_to_destroy_mirror_dsm_cleanup_using_control_segment(version, destroyed):
     items = [(11, 2), (12, 1), (13, 5), (14, 0), (20, 2), (21, 1)]
-    parsed = ipc.parse_dsm_control(control_bytes(version, items, maxitems=8), VERSIONS[version])
+    parsed = shmem.parse_dsm_control(control_bytes(version, items, maxitems=8), VERSIONS[version])
     assert parsed.sane
     want = destroyed if version in ("14", "17") else [11, 12, 13, 20, 21]
-    assert ipc.dsm_handles_to_destroy(parsed, VERSIONS[version]) == want
+    assert shmem.dsm_handles_to_destroy(parsed, VERSIONS[version]) == want
 
 
 @pytest.mark.parametrize("data, reason", [
@@ -361,37 +364,37 @@ def test_handles_to_destroy_mirror_dsm_cleanup_using_control_segment(version, de
     (control_bytes("15", [(2, 2)], maxitems=4)[:60], "do not fit"),
 ])
 def test_insane_control_segments(data, reason):
-    parsed = ipc.parse_dsm_control(data, VERSIONS["15"])
+    parsed = shmem.parse_dsm_control(data, VERSIONS["15"])
     assert not parsed.sane and reason in parsed.reason
 
 
 def test_overfull_control_segment():
     data = bytearray(control_bytes("15", [], maxitems=2))
     struct.pack_into("@I", data, 4, 3)
-    parsed = ipc.parse_dsm_control(bytes(data), VERSIONS["15"])
+    parsed = shmem.parse_dsm_control(bytes(data), VERSIONS["15"])
     assert not parsed.sane and "nitems 3 > maxitems 2" in parsed.reason
 
 
 @pytest.mark.parametrize("handle, key", [(5, 5), (2 ** 31 - 1, 2 ** 31 - 1), (2 ** 32 - 1, 1), (2 ** 32 - 7, 7)])
 def test_sysv_dsm_key(handle, key):
     """dsm_impl_sysv(): key = (key_t) handle; negative keys are negated."""
-    assert ipc.sysv_dsm_key(handle) == key
+    assert shmem.sysv_dsm_key(handle) == key
 
 
 def test_parse_maps_recorded():
     rec = recording("trixie-pg17-running")
-    parsed = [ipc.parse_maps_line(line) for line in rec["maps_excerpts"]["308"].splitlines()]
+    parsed = [shmem.parse_maps_line(line) for line in rec["maps_excerpts"]["308"].splitlines()]
     assert (0, 1, 1, "/SYSV002665c0") in parsed         # inode = shmid, path = key in hex
     assert any(p[3] == "/dev/shm/PostgreSQL.296952784" for p in parsed)
-    assert ipc.parse_maps_line("garbage") is None
-    assert ipc.parse_maps_line("a b c zz:zz 1 /x") is None
+    assert shmem.parse_maps_line("garbage") is None
+    assert shmem.parse_maps_line("a b c zz:zz 1 /x") is None
 
 
 def test_mappers_by_device_and_inode():
     maps = {7: "7f-7f rw-s 00000000 00:49 2 /dev/shm/PostgreSQL.1\n"
                "7f-7f rw-s 00000000 00:01 5 /SYSV001fc1f6 (deleted)\n"
                "7f-7f r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6\n"}
-    files, sysv = ipc.mappers(maps, {8: [(0, 73, 2)]})
+    files, sysv = shmem.mappers(maps, {8: [(0, 73, 2)]})
     assert files == {(0, 0x49, 2): {7, 8}}
     assert sysv == {5: {7}}
 
@@ -404,7 +407,7 @@ def test_mappers_by_device_and_inode():
     (["postgres", "--single"], None),
 ])
 def test_parse_cmdline_data_dir(argv, directory):
-    assert ipc.parse_cmdline_data_dir(argv) == directory
+    assert pm.parse_cmdline_data_dir(argv) == directory
 
 
 # ---------------------------------------------------------------- the postmaster
@@ -448,13 +451,13 @@ def test_check_postmaster(tmp_path, files, state):
     rec = recording("trixie-pg17-running")
     tree = FakeTree(tmp_path, rec, procs={4242: files})
     os.makedirs(tree.path("/var/lib/postgresql/17/other"))
-    assert ipc.check_postmaster(tree.files, 4242, rec["data_directory"]).state == state
+    assert pm.check_postmaster(tree.files, 4242, rec["data_directory"]).state == state
 
 
 def test_check_postmaster_dead(tmp_path):
     tree = FakeTree(tmp_path, recording("trixie-pg17-running"))
-    assert ipc.check_postmaster(tree.files, 999999, tree.data) == ipc.Postmaster("dead", "no process 999999")
-    assert ipc.check_postmaster(tree.files, 0, tree.data).state == "dead"
+    assert pm.check_postmaster(tree.files, 999999, tree.data) == pm.Postmaster("dead", "no process 999999")
+    assert pm.check_postmaster(tree.files, 0, tree.data).state == "dead"
 
 
 # ---------------------------------------------------------------- plans from recordings
@@ -749,7 +752,7 @@ def test_semaphore_read_failure_is_skipped(tmp_path):
 
     class Failing(FakeIpc):
         def sem_value_and_pid(self, semid, semnum):
-            raise ipc.IpcError("semctl: Permission denied", errno.EACCES)
+            raise linux_ipc.IpcError("semctl: Permission denied", errno.EACCES)
 
     result = ipc.plan(tree.snapshot(Failing(tree, tree.headers)))
     assert not [o for o in result.remove if o["kind"] == "sysv_sem"]
@@ -765,9 +768,9 @@ def test_sysv_dynamic_shared_memory(tmp_path):
     control = control_bytes("15", [(item, 2), (busy, 2), (main_region, 2)])
     shm = rec["proc_sysvipc_shm"] + "".join(
         "%10d %10d   600 %21d   540   570 %6d   101   103   101   103 0 0 0 0 0\n" % (key, shmid, size, nattch)
-        for key, shmid, size, nattch in [(ipc.sysv_dsm_key(control_handle), 20, len(control), 0),
-                                         (ipc.sysv_dsm_key(item), 21, 65536, 0),
-                                         (ipc.sysv_dsm_key(busy), 22, 65536, 1)])
+        for key, shmid, size, nattch in [(shmem.sysv_dsm_key(control_handle), 20, len(control), 0),
+                                         (shmem.sysv_dsm_key(item), 21, 65536, 0),
+                                         (shmem.sysv_dsm_key(busy), 22, 65536, 1)])
     tree = FakeTree(tmp_path, rec, shm=shm)
     result = ipc.plan(tree.snapshot(FakeIpc(tree, {3: bytes(header), 20: control})))
     assert [(o["id"], o["role"]) for o in result.remove] == [
@@ -804,10 +807,10 @@ def test_execute_in_order_and_already_gone(tmp_path):
 def test_execute_errors_are_collected():
     class Refusing:
         def shm_remove(self, shmid):
-            raise ipc.IpcError("shmctl(%d, IPC_RMID): Operation not permitted" % shmid, errno.EPERM)
+            raise linux_ipc.IpcError("shmctl(%d, IPC_RMID): Operation not permitted" % shmid, errno.EPERM)
 
         def sem_remove(self, semid):
-            raise ipc.IpcError("semctl: Invalid argument", errno.EINVAL)
+            raise linux_ipc.IpcError("semctl: Invalid argument", errno.EINVAL)
 
     objects = [{"kind": "sysv_shm", "id": 3, "key": 7, "size": 56, "owner": "postgres", "role": "interlock segment"},
                {"kind": "sysv_sem", "id": 4, "key": 8, "size": 17, "owner": "postgres", "role": "semaphore set"}]
@@ -830,6 +833,6 @@ def test_linux_ipc_reads_fail_cleanly_for_a_missing_segment():
     """The real ctypes layer: shmat of an id that does not exist fails with EINVAL, nothing is attached."""
     if not os.path.exists("/proc/sysvipc/shm"):
         pytest.skip("no SysV IPC here")
-    with pytest.raises(ipc.IpcError) as info:
-        ipc.LinuxIpc().shm_read(2 ** 31 - 2, 56)
+    with pytest.raises(linux_ipc.IpcError) as info:
+        linux_ipc.LinuxIpc().shm_read(2 ** 31 - 2, 56)
     assert info.value.errno in (errno.EINVAL, errno.EIDRM, errno.EACCES)

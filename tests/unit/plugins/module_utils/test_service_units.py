@@ -318,29 +318,6 @@ def test_systemd_version(text, version):
 # ---------------------------------------------------------------- logind
 
 
-@pytest.mark.parametrize("text, limit", [
-    ("UID_MIN\t\t\t 1000\n#SYS_UID_MIN\t\t  100\n#SYS_UID_MAX\t\t  999\n", 999),  # Debian's, recorded
-    ("SYS_UID_MAX 499\nUID_MIN 500\n", 499),
-    ("UID_MIN 500\n", 499),
-    ("", 999),
-])
-def test_system_uid_max(text, limit):
-    assert su.system_uid_max(text) == limit
-
-
-@pytest.mark.parametrize("owners, remove_ipc, needed, words", [
-    ({"postgres": {"uid": 101, "system": True}}, "yes", False, "already safe: every server user"),
-    ({"pgipc": {"uid": 1500, "system": False}}, "yes", True, "RemoveIPC=yes would delete"),
-    ({"pgipc": {"uid": 1500, "system": False}}, "no", False, "RemoveIPC=no is in force"),
-    ({"pgipc": {"uid": 1500, "system": False}}, None, False, "not installed"),
-    ({}, "yes", False, "no server user"),
-])
-def test_remove_ipc_verdict(owners, remove_ipc, needed, words):
-    verdict = su.remove_ipc_verdict(owners, remove_ipc)
-    assert verdict[0] is needed
-    assert words in verdict[1]
-
-
 # --- never lower: the unit's own Limit*= and TimeoutStopSec= are floors -------------
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None)

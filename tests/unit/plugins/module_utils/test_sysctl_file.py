@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import sysctl_file
-from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import parse_sysctl_e
+from ansible_collections.pghost.hardening.plugins.module_utils.freebsd_sysctl import parse_sysctl_e
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES, FREEBSD_RUNTIME
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_plan import plan
 from ansible_collections.pghost.hardening.plugins.module_utils.sysctl_file import Entry, changes, higher, merge, parse, render

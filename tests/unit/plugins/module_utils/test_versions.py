@@ -29,27 +29,26 @@ T, F = True, False
 COLUMNS = (
     "main_area_in_sysv", "has_shared_memory_type", "has_dsm_type", "sysv_semaphores",
     "sem_counts_worker_processes", "sem_counts_wal_senders", "sem_constant",
-    "has_huge_pages", "has_huge_page_size", "reports_shared_memory_size", "reports_num_os_semaphores",
-    "has_oom_adjust_env", "sysv_key_from_inode", "fsync_panic_minor",
+    "has_huge_pages", "has_huge_page_size", "fsync_panic_minor",
 )
 
 # Typed in from the facts file; parsed below (T/F = True/False, None, numbers).
 TABLE_TEXT = """
-major  sysv  smt  dsm  sysvsem  wrk  wal  N     huge  hps  rsize  rsem  oom  inode  fsync
-9.2    T     F    F    T        F    F    5     F     F    F      F     F    F      None
-9.3    F     F    F    T        F    F    5     F     F    F      F     F    F      None
-9.4    F     F    T    T        T    F    5     T     F    F      F     F    F      21
-9.5    F     F    T    T        T    F    5     T     F    F      F     T    F      16
-9.6    F     F    T    T        T    F    5     T     F    F      F     T    F      12
-10     F     F    T    F        T    F    5     T     F    F      F     T    F      7
-11     F     F    T    F        T    F    5     T     F    F      F     T    F      2
-12     F     T    T    F        T    T    5     T     F    F      F     T    F      0
-13     F     T    T    F        T    T    5     T     F    F      F     T    T      0
-14     F     T    T    F        T    T    6     T     T    F      F     T    T      0
-15     F     T    T    F        T    T    6     T     T    T      F     T    T      0
-16     F     T    T    F        T    T    6     T     T    T      F     T    T      0
-17     F     T    T    F        T    T    7     T     T    T      F     T    T      0
-18     F     T    T    F        T    T    None  T     T    T      T     T    T      0
+major  sysv  smt  dsm  sysvsem  wrk  wal  N     huge  hps  fsync
+9.2    T     F    F    T        F    F    5     F     F    None
+9.3    F     F    F    T        F    F    5     F     F    None
+9.4    F     F    T    T        T    F    5     T     F    21
+9.5    F     F    T    T        T    F    5     T     F    16
+9.6    F     F    T    T        T    F    5     T     F    12
+10     F     F    T    F        T    F    5     T     F    7
+11     F     F    T    F        T    F    5     T     F    2
+12     F     T    T    F        T    T    5     T     F    0
+13     F     T    T    F        T    T    5     T     F    0
+14     F     T    T    F        T    T    6     T     T    0
+15     F     T    T    F        T    T    6     T     T    0
+16     F     T    T    F        T    T    6     T     T    0
+17     F     T    T    F        T    T    7     T     T    0
+18     F     T    T    F        T    T    None  T     T    0
 """
 
 

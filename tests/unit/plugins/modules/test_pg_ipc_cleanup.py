@@ -20,7 +20,7 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup
+from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup, linux_ipc
 from ansible_collections.pghost.hardening.plugins.modules import pg_ipc_cleanup
 
 
@@ -44,7 +44,7 @@ class Host:
         self.ipc = helpers.FakeIpc(self.tree, self.tree.headers, sems)
         self.warned = []
         monkeypatch.setattr(pg_ipc_cleanup, "HostFiles", lambda: self.tree.files)
-        monkeypatch.setattr(ipc_cleanup, "LinuxIpc", lambda: self.ipc)
+        monkeypatch.setattr(linux_ipc, "LinuxIpc", lambda: self.ipc)
         monkeypatch.setattr(ipc_cleanup, "_user_name", lambda uid: helpers.USERS.get(uid, str(uid)))
         monkeypatch.setattr(pg_ipc_cleanup, "current_platform", lambda: "linux")
         monkeypatch.setattr(pg_ipc_cleanup.AnsibleModule, "warn", lambda module, msg: self.warned.append(msg))

@@ -18,7 +18,7 @@ import os
 import pytest
 from fake_module import run_main
 
-from ansible_collections.pghost.hardening.plugins.module_utils import host_probe, jail_probe
+from ansible_collections.pghost.hardening.plugins.module_utils import host_files, jail_probe
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_uids import plan
 from ansible_collections.pghost.hardening.plugins.modules import pg_jail_facts
 
@@ -83,7 +83,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(pg_jail_facts.AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(pg_jail_facts.AnsibleModule, "get_bin_path", get_bin_path)
     monkeypatch.setattr(pg_jail_facts.AnsibleModule, "warn", lambda self, msg: state["warned"].append(msg))
-    monkeypatch.setattr(pg_jail_facts, "HostFiles", lambda: host_probe.HostFiles(str(root)))
+    monkeypatch.setattr(pg_jail_facts, "HostFiles", lambda: host_files.HostFiles(str(root)))
     monkeypatch.setattr(pg_jail_facts, "current_platform", lambda: "freebsd")
     return root, state
 

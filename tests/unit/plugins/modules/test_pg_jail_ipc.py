@@ -20,7 +20,7 @@ import os
 import pytest
 from fake_module import run_main
 
-from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
+from ansible_collections.pghost.hardening.plugins.module_utils import host_files
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import effective_ipc, parse
 from ansible_collections.pghost.hardening.plugins.modules import pg_jail_ipc
 
@@ -68,8 +68,8 @@ def host(tmp_path, monkeypatch):
     put(root, "/etc/jail.conf", fixture("jail.conf"))
     put(root, "/etc/jail.conf.d/pg2.conf", fixture("jail.conf.d/pg2.conf"))
     put(root, "/etc/jail.conf.d/pg5.conf", fixture("extra.conf.d/pg5.conf"))
-    monkeypatch.setenv(host_probe.TEST_ROOT_ENV, str(root))
-    monkeypatch.setenv(host_probe.TEST_PLATFORM_ENV, "freebsd")
+    monkeypatch.setenv(host_files.TEST_ROOT_ENV, str(root))
+    monkeypatch.setenv(host_files.TEST_PLATFORM_ENV, "freebsd")
     state = {"writes": [], "root": root}
     real_write = pg_jail_ipc.write_atomically
 

@@ -15,7 +15,7 @@ import stat
 import pytest
 from fake_module import run_main
 
-from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
+from ansible_collections.pghost.hardening.plugins.module_utils import host_files
 from ansible_collections.pghost.hardening.plugins.modules import pg_reown
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
@@ -72,8 +72,8 @@ def data_dir(path, uid=OLD, gid=OLD_G):
 @pytest.fixture(autouse=True)
 def no_test_root(monkeypatch):
     """The host itself, whatever the environment of the test run."""
-    monkeypatch.delenv(host_probe.TEST_ROOT_ENV, raising=False)
-    monkeypatch.delenv(host_probe.TEST_PLATFORM_ENV, raising=False)
+    monkeypatch.delenv(host_files.TEST_ROOT_ENV, raising=False)
+    monkeypatch.delenv(host_files.TEST_PLATFORM_ENV, raising=False)
 
 
 @pytest.fixture
@@ -326,8 +326,8 @@ def test_the_test_root_maps_the_jail_root(tmp_path, monkeypatch, capsys):
     """With the integration test's seam set, root / is the tree, not the machine."""
     tree = tmp_path / "tree"
     data = data_dir(tree / "jails" / "pg3" / "data")
-    monkeypatch.setenv(host_probe.TEST_ROOT_ENV, str(tree))
-    monkeypatch.setenv(host_probe.TEST_PLATFORM_ENV, "freebsd")
+    monkeypatch.setenv(host_files.TEST_ROOT_ENV, str(tree))
+    monkeypatch.setenv(host_files.TEST_PLATFORM_ENV, "freebsd")
     code, result = run(monkeypatch, capsys, root="/jails/pg3", paths=["/data"])
     assert code == 0, result
     assert owner(data) == (NEW, NEW_G)

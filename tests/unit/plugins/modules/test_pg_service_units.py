@@ -12,7 +12,7 @@ import os
 import pytest
 from fake_module import run_main
 
-from ansible_collections.pghost.hardening.plugins.module_utils import host_probe
+from ansible_collections.pghost.hardening.plugins.module_utils import host_files, systemd_ini
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.modules import pg_service_units
 
@@ -47,7 +47,7 @@ def unit_show(root, calls):
     for name, key, dummy in su.LIMITS:
         soft, hard = base["limits"][name]
         lines += ["%s=%s" % (key, su.render_limit_value(hard)), "%sSoft=%s" % (key, su.render_limit_value(soft))]
-    policy = [v for t in texts for sec, k, v in host_probe.parse_systemd_ini(t) if sec == "Service" and k == "OOMPolicy"]
+    policy = [v for t in texts for sec, k, v in systemd_ini.parse_systemd_ini(t) if sec == "Service" and k == "OOMPolicy"]
     lines.append("OOMPolicy=%s" % (policy[-1] if policy else "stop"))
     return "\n".join(lines) + "\n"
 
@@ -103,8 +103,8 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(pg_service_units.AnsibleModule, "warn", lambda self, msg: calls["warned"].append(msg))
     monkeypatch.setattr(pg_service_units.AnsibleModule, "get_bin_path",
                         lambda self, name, required=False, opt_dirs=None: SYSTEMCTL)
-    monkeypatch.setattr(pg_service_units, "HostFiles", lambda: host_probe.HostFiles(str(tmp_path)))
-    monkeypatch.setattr(host_probe.HostFiles, "pid_alive", lambda self, pid: self.exists("/proc/%d/stat" % pid))
+    monkeypatch.setattr(pg_service_units, "HostFiles", lambda: host_files.HostFiles(str(tmp_path)))
+    monkeypatch.setattr(host_files.HostFiles, "pid_alive", lambda self, pid: self.exists("/proc/%d/stat" % pid))
     monkeypatch.setattr(pg_service_units.pwd, "getpwnam", lambda name: Pw)
     return tmp_path, calls
 
@@ -272,7 +272,7 @@ def test_children_are_read_from_proc_once_for_all_clusters(tmp_path):
         os.makedirs(os.path.join(str(tmp_path), "proc", pid))
         with open(os.path.join(str(tmp_path), "proc", pid, "stat"), "w") as handle:
             handle.write(stat + "\n")
-    children = pg_service_units.children_by_ppid(host_probe.HostFiles(str(tmp_path)))
+    children = pg_service_units.children_by_ppid(host_files.HostFiles(str(tmp_path)))
     assert children == {1: ["4242", "5000"], 4242: ["4243"], 5000: ["5001"]}
 
 
