@@ -322,7 +322,7 @@ def run(module):
             try:
                 if params["backup"]:
                     row["backup_file"] = module.backup_local(real)
-                write_atomically(real, edits[row["path"]][1])
+                write_atomically(module, real, edits[row["path"]][1])
             except (IOError, OSError) as exc:
                 module.fail_json(
                     msg="cannot write %s: %s; %s" % (

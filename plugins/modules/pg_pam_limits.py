@@ -400,7 +400,7 @@ def main():
     changed = new_text != text
     if changed and not module.check_mode:
         # The temporary file is hidden (.pghost-*), so pam_limits never reads it.
-        write_atomically(path, new_text)
+        write_atomically(module, path, new_text)
     lines = [pam_limits.describe(r) for r in result.results if r["value"] != r["previous_file"]]
     if not users:
         msg = "no PostgreSQL OS user found and no users given: nothing to do"

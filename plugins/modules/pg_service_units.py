@@ -556,7 +556,7 @@ def write_changes(module, files, desired, result):
             result["changed"].append("%s: PG_OOM_ADJUST_VALUE=%d" % (path, module.params["backend_oom_score_adjust"]))
         diffs.append(dict(before=before, after=text, before_header=path, after_header=path))
         if not module.check_mode:
-            write_atomically(files.path(path), text)
+            write_atomically(module, files.path(path), text)
     return diffs
 
 
