@@ -48,6 +48,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec
+from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import MANAGER_PREFIX, show_property
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
 from ansible_collections.pghost.hardening.plugins.module_utils.units import ceil_div
 
@@ -60,13 +61,6 @@ RANK_USER, RANK_GROUP, RANK_DEFAULT = 0, 1, 4
 # rlim_t is 64 bits; pam_limits turns a KiB value that would overflow it into unlimited.
 RLIM_KIB_MAX = (2 ** 64 - 1) // 1024
 CAP_SYS_RESOURCE = 24
-# systemd's manager defaults every session starts from (bytes for memlock).
-SYSTEMD_DEFAULTS = {
-    ("nofile", "hard"): "DefaultLimitNOFILE", ("nofile", "soft"): "DefaultLimitNOFILESoft",
-    ("nproc", "hard"): "DefaultLimitNPROC", ("nproc", "soft"): "DefaultLimitNPROCSoft",
-    ("memlock", "hard"): "DefaultLimitMEMLOCK", ("memlock", "soft"): "DefaultLimitMEMLOCKSoft",
-}
-PROC_LIMIT_NAMES = {"Max open files": "nofile", "Max processes": "nproc", "Max locked memory": "memlock"}
 
 HEADER = (
     "# Managed by the pghost.hardening collection (role pg_limits).\n"
@@ -239,38 +233,24 @@ def session_limits(evaluation, item, inherited):
 # ---------------------------------------------------------------- host readings
 
 
-def parse_systemd_defaults(text):
-    """{(item, type): (value, source)} from `systemctl show -p DefaultLimit...`; memlock in KiB (rounded up)."""
-    values = dict(line.split("=", 1) for line in (text or "").splitlines() if "=" in line)
+def inherited_from_systemd(defaults):
+    """{(item, type): (value, source)} a session starts from, out of systemd's
+    DefaultLimit* (host_limits.manager_limits); memlock in KiB (rounded up)."""
     out = {}
-    for key, prop in SYSTEMD_DEFAULTS.items():
-        raw = values.get(prop, "").strip()
-        if raw == "infinity":
-            value = UNLIMITED
-        elif raw.isdigit():
-            value = int(raw)
-            if key[0] == "memlock":
+    for item, pair in defaults.items():
+        for ltype, value in zip(("soft", "hard"), pair):
+            raw = "infinity" if value == UNLIMITED else "%d" % value
+            if item == "memlock" and value != UNLIMITED:
                 value = ceil_div(value, 1024)
-        else:
-            continue
-        out[key] = (value, "inherited from systemd %s=%s" % (prop, raw))
+            prop = show_property(item, ltype == "soft", MANAGER_PREFIX)
+            out[(item, ltype)] = (value, "inherited from systemd %s=%s" % (prop, raw))
     return out
 
 
-def parse_proc_limits(text):
-    """{item: hard value} from /proc/<pid>/limits; memlock in KiB (rounded down)."""
-    out = {}
-    for line in (text or "").splitlines():
-        for label, item in PROC_LIMIT_NAMES.items():
-            if line.startswith(label):
-                fields = line[len(label):].split()
-                if len(fields) >= 2:
-                    hard = fields[1]
-                    if hard == "unlimited":
-                        out[item] = UNLIMITED
-                    elif hard.isdigit():
-                        out[item] = int(hard) // 1024 if item == "memlock" else int(hard)
-    return out
+def hard_limits(limits):
+    """{item: hard value} of a process's limits (host_limits.parse_proc_limits); memlock in KiB (rounded down)."""
+    return dict((item, hard // 1024 if item == "memlock" and hard != UNLIMITED else hard)
+                for item, (dummy, hard) in limits.items())
 
 
 def has_capability(status_text, cap, field="CapBnd"):

@@ -226,10 +226,11 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
+from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, pam_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.service_units import parse_show
 
 # Places read on the target; unit tests point them elsewhere.
 NR_OPEN = "/proc/sys/fs/nr_open"
@@ -282,9 +283,11 @@ def systemd_defaults(module):
     systemctl = module.get_bin_path("systemctl")
     if not systemctl or not os.path.isdir(SYSTEMD_RUN):
         return {}
-    props = ",".join(sorted(pam_limits.SYSTEMD_DEFAULTS.values()))
+    props = ",".join(sorted(host_limits.MANAGER_PROPERTIES))
     rc, out, err = module.run_command([systemctl, "show", "--property=" + props])
-    return pam_limits.parse_systemd_defaults(out) if rc == 0 else {}
+    if rc != 0:
+        return {}
+    return pam_limits.inherited_from_systemd(host_limits.manager_limits((parse_show(out) or [{}])[0]))
 
 
 def read_nr_open(module):
@@ -299,7 +302,7 @@ def read_ceiling():
     """{item: hard limit} of PID 1 when this host has no CAP_SYS_RESOURCE in its bounding set, else None."""
     if pam_limits.has_capability(read_text(SELF_STATUS), pam_limits.CAP_SYS_RESOURCE):
         return None
-    return pam_limits.parse_proc_limits(read_text(PID1_LIMITS)) or None
+    return pam_limits.hard_limits(host_limits.parse_proc_limits(read_text(PID1_LIMITS))) or None
 
 
 def read_pam_d():

@@ -230,6 +230,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pghost.hardening.plugins.module_utils import host_limits
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
@@ -239,7 +240,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import
 
 # The properties the drop-ins manage, as systemd's merged unit gives them.
 SHOW_VERIFY = ("OOMScoreAdjust", "OOMPolicy", "KillMode", "KillSignal", "TimeoutStopUSec") + tuple(
-    "%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
+    host_limits.show_property(name, soft) for name, dummy, dummy2 in host_limits.LIMITS for soft in (False, True))
 SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
              "DropInPaths") + SHOW_VERIFY
 # How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT) ...
@@ -248,8 +249,7 @@ CRASH_RESULTS = ("signal", "core-dump")
 # Result=exit-code (Debian's pg_ctlcluster stop exits 2 for a dead cluster):
 # the main process's si_code, CLD_KILLED = 2, CLD_DUMPED = 3 (waitid(2)).
 KILLED_CODES = ("2", "3")
-SHOW_MANAGER = ("Version",) + tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS
-                                    for soft in ("", "Soft"))
+SHOW_MANAGER = ("Version",) + host_limits.MANAGER_PROPERTIES
 
 
 def systemctl_show(module, systemctl, properties, units=()):
@@ -293,7 +293,7 @@ def live_state(files, pid, children):
     if not pid or not files.pid_alive(pid):
         return {}
     environ = su.parse_environ(files.read_bytes("/proc/%d/environ" % pid, b""))
-    limits = su.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
+    limits = host_limits.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
     backends = {}
     for entry in children.get(pid, ()):
         score = (files.read("/proc/%s/oom_score_adj" % entry, "") or "").strip()
@@ -414,7 +414,8 @@ def verify_unit(module, result, limits, shown, systemd_version):
     not what the drop-ins write. Returns the unit's effective limits ({} when not readable)."""
     p = module.params
     result["unit_properties"] = dict((k, shown[k]) for k in SHOW_VERIFY if k in shown)
-    effective = su.unit_limits(shown)
+    # Read after the daemon-reload: systemd has merged every drop-in, ours and any later one.
+    effective = host_limits.show_limits(shown)
     if not effective:
         return {}
     for line in su.overridden(limits, effective):
@@ -463,7 +464,7 @@ def main():
     systemd_version = su.systemd_version(manager.get("Version"))
     # PID 1 holds systemd's limits to its own only without CAP_SYS_RESOURCE.
     can_raise = has_capability(files.read("/proc/1/status", ""), CAP_SYS_RESOURCE, "CapEff")
-    caps = su.pid1_caps(su.parse_proc_limits(files.read("/proc/1/limits", "")), can_raise)
+    caps = su.pid1_caps(host_limits.parse_proc_limits(files.read("/proc/1/limits", "")), can_raise)
 
     results, diffs, lines, written = [], [], [], {}
     for index, cluster in enumerate(p["clusters"]):
@@ -478,7 +479,7 @@ def main():
         if info.get("LoadState") not in ("loaded", None):
             module.fail_json(msg="%s: unit %s is %s; check `unit` of this cluster; nothing was written"
                              % (result["name"], cluster["unit"], info.get("LoadState")))
-        desired, limits, oom_source = plan_unit(module, files, cluster, index, info, su.manager_limits(manager))
+        desired, limits, oom_source = plan_unit(module, files, cluster, index, info, host_limits.manager_limits(manager))
         result["limits"] = dict((k, su.render_limit(v)) for k, v in limits.items())
         result["clamped"] = su.clamped(limits, caps)
         written[index] = (limits, oom_source, info)
