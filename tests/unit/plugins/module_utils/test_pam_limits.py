@@ -23,8 +23,11 @@ from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec impo
 from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import manager_limits, parse_proc_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import (
     HEADER, RANK_DEFAULT, RANK_GROUP, RANK_USER, UNLIMITED, Account, Entry, LimitsError, Own,
-    asked_limits, check_user_name, evaluate, fmt, hard_limits, has_capability, inherited_from_systemd, memlock_floors,
-    pam_services, parse, parse_memlock, parse_own, parse_value, plan, rank_for, render, session_limits,
+    evaluate, fmt, hard_limits, has_capability, inherited_from_systemd, pam_services, parse, parse_own, parse_value,
+    rank_for, render, session_limits,
+)
+from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits_plan import (
+    asked_limits, check_user_name, describe, memlock_floors, parse_memlock, plan,
 )
 
 CONF = "/etc/security/limits.conf"
@@ -715,11 +718,11 @@ def test_plan_inherited_unknown_without_systemd():
 
 def test_describe():
     result = run_plan([(CONF, "")], asked(nproc=0, memlock=0))
-    assert pam_limits.describe(result.results[1]) == (
+    assert describe(result.results[1]) == (
         "postgres hard nofile = 524288 (not in the file; sessions had 524288 inherited from systemd "
         "DefaultLimitNOFILE=524288): asked 65536 (nofile); kept at 524288 inherited from systemd DefaultLimitNOFILE=524288")
     result = run_plan([(CONF, "* soft memlock 10\n")], asked(nofile=0, nproc=0), own_text=HEADER + "postgres soft memlock 100\n")
-    assert pam_limits.describe(result.results[0]) == (
+    assert describe(result.results[0]) == (
         "postgres soft memlock = 147456 KiB (was 100 KiB in the file; sessions had 100 KiB from " + OWN
         + ":6 (postgres soft memlock 100)): huge pages the clusters of postgres map: 147456 KiB (memlock auto)")
 
