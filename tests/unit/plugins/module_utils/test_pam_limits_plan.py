@@ -21,8 +21,8 @@ PAM_D = {"su": "session    required   pam_limits.so\n"}
 
 @pytest.mark.parametrize("clusters, users, memlock, names, items", [
     ([V15], [], "auto", ["postgres"], {"postgres": ["nofile", "nproc", "memlock"]}),
-    ([V15], ["backup"], "auto", ["backup", "postgres"], {"postgres": ["nofile", "nproc", "memlock"],
-                                                          "backup": ["nofile", "nproc"]}),
+    ([V15], ["backup"], "auto", ["backup", "postgres"],
+     {"postgres": ["nofile", "nproc", "memlock"], "backup": ["nofile", "nproc"]}),
     ([V15], [], "0", ["postgres"], {"postgres": ["nofile", "nproc"]}),
     ([{"owner": "postgres"}], [], "unlimited", ["postgres"], {"postgres": ["nofile", "nproc", "memlock"]}),
     ([], [], "auto", [], {}),

@@ -33,8 +33,8 @@ def names(plan):
 
 
 @pytest.mark.parametrize("cluster, unit, switches, files, oom_source", [
-    (DEBIAN, "postgresql@.service", {}, ["60-pghost-oom.conf", "environment", "60-pghost-shutdown.conf",
-                                        "60-pghost-limits.conf"], ENV),
+    (DEBIAN, "postgresql@.service", {},
+     ["60-pghost-oom.conf", "environment", "60-pghost-shutdown.conf", "60-pghost-limits.conf"], ENV),
     (PGDG, "postgresql-16.service", {}, ["60-pghost-oom.conf", "60-pghost-shutdown.conf", "60-pghost-limits.conf"],
      "60-pghost-oom.conf"),
     (DEBIAN, "postgresql@.service", {"oom": False, "limits": False}, ["60-pghost-shutdown.conf"], "60-pghost-oom.conf"),

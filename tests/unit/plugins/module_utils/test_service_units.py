@@ -283,8 +283,6 @@ def test_restart_reasons_postmaster_score(score, live, can_lower, pending):
         assert reasons == ["running postmaster has oom_score_adj %d, 60-pghost-oom.conf gives %d" % (live, score)]
 
 
-
-
 def test_overridden_names_a_later_dropin():
     written = {"nproc": (65536, 65536), "nofile": (65536, 524288)}
     effective = {"nproc": (4096, 4096), "nofile": (65536, 524288)}
