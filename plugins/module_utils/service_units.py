@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import INFINITY, LIMITS
 from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_systemd_ini
 
 OOM_DROPIN = "60-pghost-oom.conf"
@@ -33,13 +34,6 @@ SHUTDOWN_DROPIN = "60-pghost-shutdown.conf"
 LIMITS_DROPIN = "60-pghost-limits.conf"
 DROPINS = (OOM_DROPIN, SHUTDOWN_DROPIN, LIMITS_DROPIN)
 
-INFINITY = float("inf")
-# systemd's Limit* keys and the /proc/<pid>/limits rows they set.
-LIMITS = (
-    ("nofile", "LimitNOFILE", "Max open files"),
-    ("nproc", "LimitNPROC", "Max processes"),
-    ("memlock", "LimitMEMLOCK", "Max locked memory"),
-)
 OOM_FILE = "/proc/self/oom_score_adj"
 # OOMPolicy= (systemd 243+, systemd.service(5)): what systemd does to the unit
 # when the kernel OOM killer kills one of its processes. Its default `stop`
@@ -140,18 +134,6 @@ def parse_show(text):
     return blocks
 
 
-def parse_proc_limits(text):
-    """/proc/<pid>/limits -> {"nofile": (soft, hard), ...} for the limits managed here."""
-    rows = {}
-    for line in (text or "").splitlines():
-        for name, dummy, label in LIMITS:
-            if line.startswith(label):
-                fields = line[len(label):].split()
-                if len(fields) >= 2:
-                    rows[name] = tuple(INFINITY if f == "unlimited" else int(f) for f in fields[:2])
-    return rows
-
-
 def parse_environ(raw):
     """/proc/<pid>/environ bytes -> {name: value}."""
     env = {}
@@ -198,26 +180,6 @@ def unit_baseline(texts, manager_defaults):
                 exec_start = exec_start + [value] if value else []
     return {"limits": dict((k, v) for k, v in limits.items() if v is not None), "timeout_stop": timeout,
             "exec_start": exec_start, "oom_score_adjust": oom}
-
-
-def show_limits(show, prefix=""):
-    """{name: (soft, hard)} from `systemctl show`'s PREFIXLimitX (hard) and PREFIXLimitXSoft:
-    a unit's (prefix "") or the manager's DefaultLimit* (prefix "Default")."""
-    result = {}
-    for name, unit_key, dummy in LIMITS:
-        hard, soft = show.get(prefix + unit_key), show.get(prefix + unit_key + "Soft")
-        try:
-            if hard:
-                hard_value = parse_limit_value(hard)
-                result[name] = (parse_limit_value(soft) if soft else hard_value, hard_value)
-        except UnitValueError:
-            pass
-    return result
-
-
-def manager_limits(show):
-    """{name: (soft, hard)} from the manager's DefaultLimitX / DefaultLimitXSoft properties."""
-    return show_limits(show, "Default")
 
 
 # ---------------------------------------------------------------------------
@@ -340,13 +302,6 @@ def changed_settings(before, after):
 # Does the running postmaster have it?
 
 
-def unit_limits(show):
-    """{name: (soft, hard)} the unit gives a process it starts now, from
-    `systemctl show -p LimitX,LimitXSoft` (read after the daemon-reload, so
-    every drop-in, ours and any later one, is already merged by systemd)."""
-    return show_limits(show)
-
-
 def pid1_caps(pid1_limits, pid1_can_raise):
     """The hard limits systemd is held to: PID 1's own, but only when it
     lacks CAP_SYS_RESOURCE (a container). With the capability - any real
@@ -372,7 +327,7 @@ def restart_reasons(oom, backend_score, limits, environ, live_limits, caps, oom_
 
     oom: True when the OOM split is managed; oom_source names the file that
     sets PG_OOM_ADJUST_*. limits: {name: (soft, hard)} the unit gives (its
-    effective Limit*, see unit_limits; limits_source names where they come
+    effective Limit*, host_limits.show_limits; limits_source names where they come
     from). environ / live_limits / live_score: the postmaster's, read from
     /proc. caps: from pid1_caps. score: the unit's OOMScoreAdjust, compared
     only when the host can grant it (a negative score needs CAP_SYS_RESOURCE).

@@ -276,7 +276,7 @@ def main():
     if changed_text and not module.check_mode:
         if p["backup"] and exists:
             backup_file = module.backup_local(real)
-        write_atomically(real, new_text)
+        write_atomically(module, real, new_text)
     if rebuild and not module.check_mode:
         rc, out, err = module.run_command(cap_mkdb)
         if rc != 0:

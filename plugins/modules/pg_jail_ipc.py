@@ -2,8 +2,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Give FreeBSD jails their own SysV IPC namespace in jail.conf (thin shell
-over module_utils/jail_conf.py set_ipc_new and jail_probe.config_sources)."""
+"""Give FreeBSD jails their own SysV IPC namespace in jail.conf: read the files,
+plan in module_utils/jail_ipc_plan.py, write."""
 
 from __future__ import annotations
 
@@ -168,16 +168,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pghost.hardening.plugins.module_utils import jail_ipc_plan
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
-from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import (
-    IPC_PARAMS,
-    JailConfError,
-    effective_ipc,
-    parse,
-    set_ipc_new,
-)
-from ansible_collections.pghost.hardening.plugins.module_utils.jail_probe import config_sources
+from ansible_collections.pghost.hardening.plugins.module_utils.jail_ipc_plan import NOTHING, IpcError
 
 ARGUMENT_SPEC = dict(
     jails=dict(type="list", elements="str", required=True),
@@ -185,12 +179,6 @@ ARGUMENT_SPEC = dict(
     jail_conf_d=dict(type="path", default="/etc/jail.conf.d"),
     backup=dict(type="bool", default=False),
 )
-
-NOTHING = "nothing was changed"
-
-
-class IpcError(Exception):
-    """A reason to change nothing; the message names the file, line or jail."""
 
 
 def read_text(files, path):
@@ -211,25 +199,14 @@ def read_text(files, path):
         raise IpcError("cannot read %s: %s; %s" % (path, exc, NOTHING))
 
 
-def read_sources(files, jail_conf, jail_conf_d):
-    """({jail: (path, JailConf)}, {path: text}): the file each configured jail
-    is started from, decided by jail_probe.config_sources (as pg_jail_facts)."""
-    texts = {}
-    main_text = read_text(files, jail_conf)
-    if main_text is not None:
-        texts[jail_conf] = main_text
+def read_dropins(files, jail_conf_d):
+    """[(path, text)] of jail.conf.d/*.conf in name order."""
     dropins = []
     for name in files.listdir(jail_conf_d):
         path = "%s/%s" % (jail_conf_d.rstrip("/"), name)
         if name.endswith(".conf") and files.isfile(path):
-            text = read_text(files, path)
-            texts[path] = text
-            dropins.append((path, text))
-    try:
-        sources = config_sources(jail_conf, main_text, dropins)
-    except JailConfError as exc:  # "<path>: line N: ..."
-        raise IpcError("%s; %s" % (exc, NOTHING))
-    return sources, texts
+            dropins.append((path, read_text(files, path)))
+    return dropins
 
 
 def legacy_file(files, name):
@@ -242,100 +219,46 @@ def legacy_file(files, name):
     return None
 
 
-def words(ipc):
-    return ", ".join(ipc[k] for k in IPC_PARAMS)
-
-
-def plan(files, names, jail_conf, jail_conf_d):
-    """(files, jails, {path: (old text, new text)}) for every jail in `names`;
-    IpcError before anything is written when one cannot be done."""
-    sources, texts = read_sources(files, jail_conf, jail_conf_d)
-    unknown = [n for n in names if n not in sources]
-    if unknown:
-        raise IpcError(
-            "jail%s %s %s not defined in %s or %s/*.conf (jails defined there: %s); a jail started another way "
-            "(jail -c by hand, a jail manager) must get sysvshm=new where it is configured; %s" % (
-                "s" if len(unknown) > 1 else "", ", ".join(unknown), "are" if len(unknown) > 1 else "is",
-                jail_conf, jail_conf_d.rstrip("/"), ", ".join(sorted(sources)) or "none", NOTHING))
-    for name in names:
-        legacy = legacy_file(files, name)
-        if legacy:
-            raise IpcError(
-                "jail %s: /etc/rc.d/jail starts it from %s, which this module does not edit (it would keep "
-                "starting the jail from there); set sysvshm = new; sysvsem = new; sysvmsg = new; there by hand, "
-                "or move the jail to %s; %s" % (name, legacy, sources[name][0], NOTHING))
-    order, by_file = [], {}
-    for name in names:
-        path = sources[name][0]
-        if path not in by_file:
-            order.append(path)
-            by_file[path] = []
-        by_file[path].append(name)
-    edits, file_rows, jail_rows = {}, [], {}
-    for path in order:
-        text = new = texts[path]
-        conf = sources[by_file[path][0]][1]
-        for name in by_file[path]:
-            try:
-                before = effective_ipc(conf, name)
-                edited = set_ipc_new(new, name)
-                after = effective_ipc(parse(edited), name)
-            except JailConfError as exc:
-                raise IpcError("%s: %s; %s" % (path, exc, NOTHING))
-            jail_rows[name] = dict(name=name, file=path, changed=edited != new, ipc_before=before, ipc_after=after)
-            new = edited
-        edits[path] = (text, new)
-        file_rows.append(dict(path=path, jails=list(by_file[path]), changed=new != text, backup_file=None))
-    return file_rows, [jail_rows[n] for n in names], edits
-
-
-def sentence(jail, check_mode):
-    if not jail["changed"]:
-        return "jail %s: sysvshm, sysvsem and sysvmsg already new in %s" % (jail["name"], jail["file"])
-    return "jail %s: %s %s %s (was %s)" % (
-        jail["name"], ", ".join("%s=new" % k for k in IPC_PARAMS),
-        "would be written to" if check_mode else "written to", jail["file"], words(jail["ipc_before"]))
+def apply(module, files, result):
+    """Write each changed file (backup first when asked); fail naming what was already written."""
+    written = []
+    for row in result.files:
+        if not row["changed"]:
+            continue
+        # The file as the host sees it; only the integration test maps it
+        # under a tree. A symlinked file is written where the link points.
+        real = os.path.realpath(files.path(row["path"]))
+        try:
+            if module.params["backup"]:
+                row["backup_file"] = module.backup_local(real)
+            write_atomically(module, real, result.edits[row["path"]][1])
+        except (IOError, OSError) as exc:
+            module.fail_json(
+                msg="cannot write %s: %s; %s" % (
+                    row["path"], exc, "already written: %s" % ", ".join(written) if written else NOTHING),
+                changed=bool(written), files=result.files, jails=result.jails)
+        written.append(row["path"])
 
 
 def run(module):
     """The module's result for validated params (no exit)."""
     params = module.params
-    names = []
-    for name in params["jails"]:
-        if name not in names:
-            names.append(name)
+    names = jail_ipc_plan.unique(params["jails"])
     files = HostFiles()
     try:
-        file_rows, jail_rows, edits = plan(files, names, params["jail_conf"], params["jail_conf_d"])
+        result = jail_ipc_plan.plan(
+            names, params["jail_conf"], params["jail_conf_d"], read_text(files, params["jail_conf"]),
+            read_dropins(files, params["jail_conf_d"]), dict((n, legacy_file(files, n)) for n in names))
     except IpcError as exc:
         module.fail_json(msg=str(exc))
-    diff = [dict(before=edits[f["path"]][0], after=edits[f["path"]][1], before_header=f["path"], after_header=f["path"])
-            for f in file_rows if f["changed"]]
-    written = []
     if not module.check_mode:
-        for row in file_rows:
-            if not row["changed"]:
-                continue
-            # The file as the host sees it; only the integration test maps it
-            # under a tree. A symlinked file is written where the link points.
-            real = os.path.realpath(files.path(row["path"]))
-            try:
-                if params["backup"]:
-                    row["backup_file"] = module.backup_local(real)
-                write_atomically(real, edits[row["path"]][1])
-            except (IOError, OSError) as exc:
-                module.fail_json(
-                    msg="cannot write %s: %s; %s" % (
-                        row["path"], exc,
-                        "already written: %s" % ", ".join(written) if written else NOTHING),
-                    changed=bool(written), files=file_rows, jails=jail_rows)
-            written.append(row["path"])
+        apply(module, files, result)
     return dict(
-        changed=any(f["changed"] for f in file_rows),
-        files=file_rows,
-        jails=jail_rows,
-        lines=[sentence(j, module.check_mode) for j in jail_rows],
-        diff=diff,
+        changed=any(f["changed"] for f in result.files),
+        files=result.files,
+        jails=result.jails,
+        lines=[jail_ipc_plan.sentence(j, module.check_mode) for j in result.jails],
+        diff=jail_ipc_plan.diffs(result),
     )
 
 

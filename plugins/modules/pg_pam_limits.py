@@ -219,17 +219,17 @@ content:
   type: str
 """
 
-import glob
 import grp
 import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
+from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, pam_limits, pam_limits_plan
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.service_units import parse_show
 
 # Places read on the target; unit tests point them elsewhere.
 NR_OPEN = "/proc/sys/fs/nr_open"
@@ -239,10 +239,6 @@ PAM_D = "/etc/pam.d"
 SYSTEMD_RUN = "/run/systemd/system"
 # The kernel's default fs.nr_open, assumed when it cannot be read.
 DEFAULT_NR_OPEN = 1048576
-
-
-def read_text(path):
-    return HostFiles().read(path, None)
 
 
 def account(name):
@@ -261,66 +257,86 @@ def account(name):
     return pam_limits.Account(name, entry.pw_uid, entry.pw_gid, frozenset(names), frozenset(gids))
 
 
-def limits_sources(limits_conf, own_path):
+def limits_sources(limits_conf, own_path, files=None):
     """[(path, text)] in pam_limits' order: limits.conf, then limits.d/*.conf by
     name ("C" order, no hidden files), the own file at its place even when missing."""
+    files = files or HostFiles()
     directory = os.path.dirname(own_path)
-    paths = [p for p in glob.glob(os.path.join(glob.escape(directory), "*.conf")) if os.path.isfile(p)]
+    paths = [os.path.join(directory, name) for name in files.listdir(directory)
+             if name.endswith(".conf") and not name.startswith(".") and files.isfile(os.path.join(directory, name))]
     if own_path not in paths:
         paths.append(own_path)
     paths.sort(key=lambda p: os.path.basename(p).encode("utf-8", "surrogateescape"))
     sources = []
-    if os.path.exists(limits_conf):
-        sources.append((limits_conf, read_text(limits_conf) or ""))
+    if files.exists(limits_conf):
+        sources.append((limits_conf, files.read(limits_conf) or ""))
     for path in paths:
-        sources.append((path, read_text(path) or ""))
+        sources.append((path, files.read(path) or ""))
     return sources
 
 
-def systemd_defaults(module):
+def systemd_defaults(module, files=None):
     """What a session inherits from systemd when no file sets an item; {} without systemd."""
     systemctl = module.get_bin_path("systemctl")
-    if not systemctl or not os.path.isdir(SYSTEMD_RUN):
+    if not systemctl or not (files or HostFiles()).isdir(SYSTEMD_RUN):
         return {}
-    props = ",".join(sorted(pam_limits.SYSTEMD_DEFAULTS.values()))
+    props = ",".join(sorted(host_limits.MANAGER_PROPERTIES))
     rc, out, err = module.run_command([systemctl, "show", "--property=" + props])
-    return pam_limits.parse_systemd_defaults(out) if rc == 0 else {}
+    if rc != 0:
+        return {}
+    return pam_limits.inherited_from_systemd(host_limits.manager_limits((parse_show(out) or [{}])[0]))
 
 
-def read_nr_open(module):
-    text = (read_text(NR_OPEN) or "").strip()
+def read_nr_open(module, files=None):
+    text = ((files or HostFiles()).read(NR_OPEN) or "").strip()
     if text.isdigit():
         return int(text)
     module.warn("could not read %s; assuming the kernel default %d" % (NR_OPEN, DEFAULT_NR_OPEN))
     return DEFAULT_NR_OPEN
 
 
-def read_ceiling():
+def read_ceiling(files):
     """{item: hard limit} of PID 1 when this host has no CAP_SYS_RESOURCE in its bounding set, else None."""
-    if pam_limits.has_capability(read_text(SELF_STATUS), pam_limits.CAP_SYS_RESOURCE):
+    if pam_limits.has_capability(files.read(SELF_STATUS), pam_limits.CAP_SYS_RESOURCE):
         return None
-    return pam_limits.parse_proc_limits(read_text(PID1_LIMITS)) or None
+    return pam_limits.hard_limits(host_limits.parse_proc_limits(files.read(PID1_LIMITS))) or None
 
 
-def read_pam_d():
-    files = {}
-    if os.path.isdir(PAM_D):
-        for name in sorted(os.listdir(PAM_D)):
-            path = os.path.join(PAM_D, name)
-            if os.path.isfile(path):
-                files[name] = read_text(path) or ""
-    return files
+def read_pam_d(files):
+    return dict((name, files.read(os.path.join(PAM_D, name)) or "") for name in files.listdir(PAM_D)
+                if files.isfile(os.path.join(PAM_D, name)))
 
 
-def check_path(path):
+def input_problem(params, files):
+    """Why the options cannot be used, before anything is read, or None."""
+    path = params["path"]
     name = os.path.basename(path)
     if not name.endswith(".conf") or name.startswith("."):
         return ("path: %r is not accepted; pam_limits reads only *.conf files that are not hidden in its "
                 "limits.d directory, e.g. /etc/security/limits.d/60-pghost-postgresql.conf" % path)
-    if not os.path.isdir(os.path.dirname(path)):
+    if not files.isdir(os.path.dirname(path)):
         return ("path: the directory %s does not exist; is pam_limits (Debian libpam-modules) installed? "
                 "Nothing was written" % os.path.dirname(path))
+    if params["hugepage_size_kb"] < 0:
+        return ("hugepage_size_kb: %r is not accepted; expected 0 (none) or the huge page size in kB"
+                % params["hugepage_size_kb"])
     return None
+
+
+def read_own_file(module, files, sources):
+    """The collection's file as pam_limits reads it; fails when it cannot be rewritten."""
+    path, limits_conf = module.params["path"], module.params["limits_conf"]
+    if not files.exists(limits_conf):
+        module.warn("%s is missing: Linux-PAM 1.5.2 (Debian 12) then fails every session that loads pam_limits "
+                    "and never reads limits.d; later releases skip it. Restore it (it may be empty)" % limits_conf)
+    text = dict(sources).get(path, "")
+    if os.path.lexists(files.path(path)) and not files.isfile(path):
+        module.fail_json(msg="path: %s exists and is not a regular file; pam_limits cannot read it as limits. "
+                             "Remove it or choose another path; nothing was written" % path)
+    problem = pam_limits_plan.refusal(path, text)
+    if problem:
+        module.fail_json(msg=problem)
+    return text
 
 
 def main():
@@ -339,89 +355,42 @@ def main():
     )
     p = module.params
     path = p["path"]
-    problem = check_path(path)
+    files = HostFiles()
+    problem = input_problem(p, files)
     if problem:
         module.fail_json(msg=problem)
-    if p["hugepage_size_kb"] < 0:
-        module.fail_json(msg="hugepage_size_kb: %r is not accepted; expected 0 (none) or the huge page size in kB"
-                         % p["hugepage_size_kb"])
-    nr_open = read_nr_open(module)
+    nr_open = read_nr_open(module, files)
     try:
-        memlock = pam_limits.parse_memlock(p["memlock"])
-        extra = [pam_limits.check_user_name("users[%d]" % i, name) for i, name in enumerate(p["users"])]
-        # Clusters are sized only when memlock depends on their huge pages.
-        sized = memlock == "auto" or memlock not in (0, pam_limits.UNLIMITED)
-        floors, memlock_reasons, warnings = pam_limits.memlock_floors(p["clusters"], p["hugepage_size_kb"], sized)
-        owners = sorted(floors)
-        for owner in owners:
-            pam_limits.check_user_name("clusters[].owner", owner)
-        users = sorted(set(owners) | set(extra))
-        asked = pam_limits.asked_limits(users, floors, p["nofile"], p["nproc"], memlock, nr_open)
+        want = pam_limits_plan.wanted(p["clusters"], p["users"], p["hugepage_size_kb"], p["nofile"], p["nproc"],
+                                      p["memlock"], nr_open)
     except (pam_limits.LimitsError, ClusterError) as exc:
         module.fail_json(msg="%s; nothing was written" % exc)
-    for warning in warnings:
+    for warning in want.warnings:
         module.warn(warning)
 
-    sources = limits_sources(p["limits_conf"], path)
-    if not os.path.exists(p["limits_conf"]):
-        module.warn("%s is missing: Linux-PAM 1.5.2 (Debian 12) then fails every session that loads pam_limits "
-                    "and never reads limits.d; later releases skip it. Restore it (it may be empty)" % p["limits_conf"])
-    text = dict(sources).get(path, "")
-    if os.path.lexists(path) and not os.path.isfile(path):
-        module.fail_json(msg="path: %s exists and is not a regular file; pam_limits cannot read it as limits. "
-                             "Remove it or choose another path; nothing was written" % path)
-    foreign = pam_limits.foreign_lines(text, path)
-    if foreign:
-        module.fail_json(msg="path: %s is the collection's own file, and line %s was not written by it, so a rewrite "
-                             "would drop it. Move such lines to a file of your own in %s; nothing was written"
-                             % (path, "; line ".join("%d (%s)" % item for item in foreign), os.path.dirname(path)))
-    parsed = [(src, pam_limits.parse(body, src)) for src, body in sources]
-    own_before = pam_limits.parse_own(text, path)
-    inherited = systemd_defaults(module)
-    ceiling = read_ceiling()
-    accounts = dict((user, account(user)) for user in users)
-    for user in users:
-        if accounts[user].uid is None:
-            module.warn("user %s does not exist on this host (yet); its lines are written, but only lines naming it "
-                        "or * are taken into account" % user)
-    result = pam_limits.plan(accounts, asked, parsed, path, own_before, inherited, nr_open, ceiling)
+    sources = limits_sources(p["limits_conf"], path, files)
+    text = read_own_file(module, files, sources)
+    ceiling = read_ceiling(files)
+    result = pam_limits_plan.outcome(
+        want, dict((user, account(user)) for user in want.users), sources, path, text,
+        systemd_defaults(module, files), nr_open, ceiling, read_pam_d(files), PAM_D)
     for warning in result.warnings:
         module.warn(warning)
-    if ceiling and any("PID 1's hard limit:" in r["reason"] for r in result.results):
-        module.warn("CAP_SYS_RESOURCE is not in this host's bounding set (a container?): no session can raise a "
-                    "hard limit above PID 1's (%s), so values above it were written as that"
-                    % ", ".join("%s %s" % (item, pam_limits.fmt(ceiling[item], item))
-                                for item in pam_limits.ITEMS if item in ceiling))
-    services = pam_limits.pam_services(read_pam_d())
-    if not services:
-        module.warn("no service in %s loads pam_limits directly: these limits may reach no session" % PAM_D)
-
-    new_text = result.text if users or own_before else text
-    changed = new_text != text
-    if changed and not module.check_mode:
+    if result.changed and not module.check_mode:
         # The temporary file is hidden (.pghost-*), so pam_limits never reads it.
-        write_atomically(path, new_text)
-    lines = [pam_limits.describe(r) for r in result.results if r["value"] != r["previous_file"]]
-    if not users:
-        msg = "no PostgreSQL OS user found and no users given: nothing to do"
-    elif changed and lines:
-        msg = "%d limit(s) changed in %s for %s" % (len(lines), path, ", ".join(users))
-    elif changed:
-        msg = "reasons rewritten in %s, no value changed" % path
-    else:
-        msg = "no change"
+        write_atomically(module, files.path(path), result.text)
     module.exit_json(
-        changed=changed,
-        msg=msg,
-        limits=result.results,
-        effective_before=result.effective_before,
-        effective=result.effective,
-        memlock_reasons=memlock_reasons,
-        lines=lines,
-        pam_services=services,
+        changed=result.changed,
+        msg=result.msg,
+        limits=result.plan.results,
+        effective_before=result.plan.effective_before,
+        effective=result.plan.effective,
+        memlock_reasons=want.memlock_reasons,
+        lines=result.lines,
+        pam_services=result.services,
         ceiling=dict((k, pam_limits.fmt(v)) for k, v in ceiling.items()) if ceiling else None,
-        content=new_text,
-        diff=dict(before=text, after=new_text, before_header=path, after_header=path),
+        content=result.text,
+        diff=dict(before=text, after=result.text, before_header=path, after_header=path),
     )
 
 

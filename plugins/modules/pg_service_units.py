@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""systemd drop-ins for PostgreSQL units (thin shell over module_utils/service_units.py)."""
+"""systemd drop-ins for PostgreSQL units: read the units and /proc, plan in module_utils/service_plan.py, write."""
 
 from __future__ import annotations
 
@@ -225,32 +225,19 @@ msg:
 """
 
 
-import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import logind
+from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, logind, service_plan
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
-from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
-from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import hugepage_lock_bytes
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
 
-# The properties the drop-ins manage, as systemd's merged unit gives them.
-SHOW_VERIFY = ("OOMScoreAdjust", "OOMPolicy", "KillMode", "KillSignal", "TimeoutStopUSec") + tuple(
-    "%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS for soft in ("", "Soft"))
 SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
-             "DropInPaths") + SHOW_VERIFY
-# How a unit ends when its main process was killed (systemd.exec(5) $SERVICE_RESULT) ...
-CRASH_RESULTS = ("signal", "core-dump")
-# ... and how systemd records it when an ExecStop= that fails afterwards sets
-# Result=exit-code (Debian's pg_ctlcluster stop exits 2 for a dead cluster):
-# the main process's si_code, CLD_KILLED = 2, CLD_DUMPED = 3 (waitid(2)).
-KILLED_CODES = ("2", "3")
-SHOW_MANAGER = ("Version",) + tuple("Default%s%s" % (key, soft) for dummy, key, dummy2 in su.LIMITS
-                                    for soft in ("", "Soft"))
+             "DropInPaths") + service_plan.SHOW_VERIFY
+SHOW_MANAGER = ("Version",) + host_limits.MANAGER_PROPERTIES
 
 
 def systemctl_show(module, systemctl, properties, units=()):
@@ -260,17 +247,9 @@ def systemctl_show(module, systemctl, properties, units=()):
     return su.parse_show(out)
 
 
-def memlock_want(module, cluster, index, setting, hugepage_kb):
-    if setting == "infinity":
-        return su.INFINITY, None
-    if setting != "auto":
-        return int(setting), None
-    try:
-        size, reason = hugepage_lock_bytes(cluster_spec(cluster, index), hugepage_kb)
-    except ClusterError as exc:
-        module.warn("%s: LimitMEMLOCK left to the unit: %s" % (cluster.get("name"), exc))
-        return None, None
-    return (size or None), (reason if size else None)
+def show_units(module, systemctl, units):
+    """{unit: properties} from one `systemctl show` for all units."""
+    return dict((b.get("Id"), b) for b in systemctl_show(module, systemctl, SHOW_UNIT, units)) if units else {}
 
 
 def children_by_ppid(files):
@@ -294,7 +273,7 @@ def live_state(files, pid, children):
     if not pid or not files.pid_alive(pid):
         return {}
     environ = su.parse_environ(files.read_bytes("/proc/%d/environ" % pid, b""))
-    limits = su.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
+    limits = host_limits.parse_proc_limits(files.read("/proc/%d/limits" % pid, ""))
     backends = {}
     for entry in children.get(pid, ()):
         score = (files.read("/proc/%s/oom_score_adj" % entry, "") or "").strip()
@@ -311,25 +290,13 @@ def live_state(files, pid, children):
     }
 
 
-def crashed_reason(files, cluster, unit_info):
-    """Why a not-running cluster looks crashed, or None.
-
-    Its postmaster.pid outlived the postmaster, or - Debian's ExecStop
-    (pg_ctlcluster) deletes a stale pid file - its unit failed because the
-    main process was killed by a signal. A unit whose server failed to start
-    or exited with an error is not a crash and is not restarted by the role.
-    """
+def read_pid_file(files, cluster):
+    """None without postmaster.pid, else (its first line, whether that PID runs)."""
     text = files.read("%s/postmaster.pid" % cluster.get("data_directory"), None)
-    if text is not None:
-        first = text.splitlines()[0].strip() if text.strip() else ""
-        if not (first.isdigit() and files.pid_alive(int(first))):
-            return "postmaster.pid is left by PID %s, which no longer runs: the last stop was unclean" % (first or "?")
-    if unit_info.get("ActiveState") != "failed":
+    if text is None:
         return None
-    if unit_info.get("Result") in CRASH_RESULTS or unit_info.get("ExecMainCode") in KILLED_CODES:
-        return "unit %s failed (Result=%s, main process killed by signal %s): the postmaster was killed, not stopped" % (
-            cluster.get("unit"), unit_info.get("Result"), unit_info.get("ExecMainStatus") or "?")
-    return None
+    first = text.splitlines()[0].strip() if text.strip() else ""
+    return first, bool(first.isdigit() and files.pid_alive(int(first)))
 
 
 def server_users(files, clusters):
@@ -348,85 +315,53 @@ def server_users(files, clusters):
     return owners
 
 
-def debian_env_file(cluster):
-    """The `environment` file pg_ctlcluster reads for this cluster (PgCommon cluster_conf_filename)."""
-    config = cluster.get("config_file") or ""
-    if config.startswith("/etc/postgresql/"):
-        return os.path.join(os.path.dirname(config), "environment")
-    return "/etc/postgresql/%s/environment" % cluster.get("name")
+def units_of(module):
+    """The clusters' units, sorted; a warning for each cluster without one."""
+    for cluster in module.params["clusters"]:
+        if not cluster.get("unit"):
+            module.warn("%s: no systemd unit is known for this cluster; give `unit` in pghost_clusters to manage it"
+                        % (cluster.get("name") or cluster.get("data_directory")))
+    return sorted(set(c["unit"] for c in module.params["clusters"] if c.get("unit")))
 
 
-def plan_unit(module, files, cluster, index, unit_info, manager):
-    """[(path, desired text)] for one cluster's unit, the limits written and where PG_OOM_ADJUST_* live."""
+def read_pid1_caps(files):
+    """(whether PID 1 has CAP_SYS_RESOURCE, the hard limits it holds units to): only without the
+    capability does systemd lower a unit's limits to its own (service_units.pid1_caps)."""
+    can_raise = has_capability(files.read("/proc/1/status", ""), CAP_SYS_RESOURCE, "CapEff")
+    return can_raise, su.pid1_caps(host_limits.parse_proc_limits(files.read("/proc/1/limits", "")), can_raise)
+
+
+def plan_cluster(module, files, cluster, index, info, manager, result):
+    """Read the unit's files, plan its drop-ins, write what differs (not in check mode); return the UnitPlan and diffs."""
     p = module.params
-    unit = cluster["unit"]
-    dropin_dir = "%s/%s.d" % (p["unit_dir"], unit)
-    ours = set("%s/%s" % (dropin_dir, name) for name in su.DROPINS)
-    paths = [unit_info.get("FragmentPath")] + (unit_info.get("DropInPaths") or "").split()
-    texts = [files.read(path, "") for path in paths if path and path not in ours]
-    base = su.unit_baseline(texts, manager)
-
-    desired, oom_source = [], su.OOM_DROPIN
-    if p["oom"]:
-        env_file = debian_env_file(cluster) if su.uses_pg_ctlcluster(base["exec_start"]) else None
-        desired.append((dropin_dir + "/" + su.OOM_DROPIN, su.oom_dropin(
-            p["oom_score_adjust"], p["backend_oom_score_adjust"], base["exec_start"], env_file, p["oom_policy"])))
-        if env_file:
-            try:
-                desired.append((env_file, su.env_block(files.read(env_file, ""), p["backend_oom_score_adjust"])))
-            except su.UnitValueError as exc:
-                module.fail_json(msg="%s: %s; nothing was written" % (env_file, exc))
-            oom_source = env_file
-    if p["shutdown"]:
-        shutdown = su.shutdown_dropin(p["timeout_stop_sec"], base["timeout_stop"])
-        desired.append((dropin_dir + "/" + su.SHUTDOWN_DROPIN, shutdown))
-    limits = {}
-    if p["limits"]:
-        memlock, memlock_reason = memlock_want(module, cluster, index, p["limit_memlock"], p["hugepage_size_kb"])
-        wanted = {"nofile": p["limit_nofile"], "nproc": p["limit_nproc"], "memlock": memlock}
-        limits = su.limits_values(wanted, base["limits"])
-        notes = ["LimitMEMLOCK: " + memlock_reason] if memlock_reason else []
-        desired.append((dropin_dir + "/" + su.LIMITS_DROPIN, su.limits_dropin(limits, notes)))
-    return desired, limits, oom_source
+    if info.get("LoadState") not in ("loaded", None):
+        module.fail_json(msg="%s: unit %s is %s; check `unit` of this cluster; nothing was written"
+                         % (result["name"], cluster["unit"], info.get("LoadState")))
+    texts = [files.read(path, "") for path in service_plan.own_files(info, p["unit_dir"], cluster["unit"])]
+    current = dict((path, files.read(path, "")) for path in service_plan.managed_paths(p, cluster))
+    try:
+        plan = service_plan.plan_unit(p, cluster, index, texts, current, manager)
+    except su.UnitValueError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in plan.warnings:
+        module.warn(warning)
+    changes = service_plan.file_changes(plan.desired, current, p["backend_oom_score_adjust"])
+    result.update(files=changes.files, changed=changes.changed,
+                  limits=dict((k, su.render_limit(v)) for k, v in plan.limits.items()))
+    if not module.check_mode:
+        for path, text in changes.writes:
+            write_atomically(module, files.path(path), text)
+    return plan, changes.diffs
 
 
-def judge(module, files, cluster, result, unit_info, judged):
-    """Fill result's restart verdict from the live postmaster (or the pid file and unit state).
-
-    judged: (limits the unit gives, where they come from, oom_source, caps, can_raise, children)."""
-    p = module.params
-    limits, limits_source, oom_source, caps, can_raise, children = judged
+def judge(module, files, cluster, result, info, judged, children):
+    """Fill result's restart verdict from the live postmaster (or the pid file and unit state)."""
     live = live_state(files, cluster.get("pid"), children) if cluster.get("running") else {}
+    crash = None if live else service_plan.crashed_reason(read_pid_file(files, cluster), cluster.get("unit"), info)
+    result["restart"], result["reasons"] = service_plan.restart_verdict(module.params, live, judged, crash)
     if live:
-        result["reasons"] = su.restart_reasons(
-            p["oom"], p["backend_oom_score_adjust"], limits, live["environ"], live.pop("limits_raw"),
-            caps, oom_source, limits_source, score=p["oom_score_adjust"], live_score=live["oom_score_adj"],
-            can_lower_score=can_raise)
-        result["restart"] = "pending" if result["reasons"] else "not needed"
+        live.pop("limits_raw")
         result["live"] = live
-    else:
-        why = crashed_reason(files, cluster, unit_info)
-        result["restart"] = "crashed" if why else "not running"
-        result["reasons"] = [why] if why else []
-
-
-def verify_unit(module, result, limits, shown, systemd_version):
-    """What systemd's merged unit gives, as `systemctl show` reports it, and a warning where it is
-    not what the drop-ins write. Returns the unit's effective limits ({} when not readable)."""
-    p = module.params
-    result["unit_properties"] = dict((k, shown[k]) for k in SHOW_VERIFY if k in shown)
-    effective = su.unit_limits(shown)
-    if not effective:
-        return {}
-    for line in su.overridden(limits, effective):
-        module.warn("%s: %s" % (result["unit"], line))
-    if p["oom"] and shown.get("OOMPolicy", "") != p["oom_policy"]:
-        module.warn("%s: OOMPolicy is %r, not %s as 60-pghost-oom.conf writes: %s" % (
-            result["unit"], shown.get("OOMPolicy", ""), p["oom_policy"],
-            "systemd %s predates OOMPolicy= (%d); a backend killed by the OOM killer stops the whole unit"
-            % (systemd_version, su.OOM_POLICY_SINCE) if systemd_version and systemd_version < su.OOM_POLICY_SINCE
-            else "a later drop-in overrides it"))
-    return effective
 
 
 def main():
@@ -453,37 +388,24 @@ def main():
     p = module.params
     files = HostFiles()
     systemctl = module.get_bin_path("systemctl", required=True)
-    with_unit = [(i, c) for i, c in enumerate(p["clusters"]) if c.get("unit")]
-    for c in p["clusters"]:
-        if not c.get("unit"):
-            module.warn("%s: no systemd unit is known for this cluster; give `unit` in pghost_clusters to manage it"
-                        % (c.get("name") or c.get("data_directory")))
-    units = sorted(set(c["unit"] for dummy, c in with_unit))
+    units = units_of(module)
     shown = show_units(module, systemctl, units)
     manager = systemctl_show(module, systemctl, SHOW_MANAGER)[0] if units else {}
     systemd_version = su.systemd_version(manager.get("Version"))
-    # PID 1 holds systemd's limits to its own only without CAP_SYS_RESOURCE.
-    can_raise = has_capability(files.read("/proc/1/status", ""), CAP_SYS_RESOURCE, "CapEff")
-    caps = su.pid1_caps(su.parse_proc_limits(files.read("/proc/1/limits", "")), can_raise)
+    can_raise, caps = read_pid1_caps(files)
 
-    results, diffs, lines, written = [], [], [], {}
-    for index, cluster in enumerate(p["clusters"]):
-        result = dict(name=cluster.get("name"), unit=cluster.get("unit"), data_directory=cluster.get("data_directory"),
-                      files={}, changed=[], restart="not needed", reasons=[], limits={}, clamped={}, live={},
-                      unit_properties={})
-        results.append(result)
+    results = [service_plan.new_result(c) for c in p["clusters"]]
+    diffs, plans, infos = [], {}, {}
+    for index, (cluster, result) in enumerate(zip(p["clusters"], results)):
         if not cluster.get("unit"):
             result["restart"] = "no unit"
             continue
-        info = shown.get(cluster["unit"], {})
-        if info.get("LoadState") not in ("loaded", None):
-            module.fail_json(msg="%s: unit %s is %s; check `unit` of this cluster; nothing was written"
-                             % (result["name"], cluster["unit"], info.get("LoadState")))
-        desired, limits, oom_source = plan_unit(module, files, cluster, index, info, su.manager_limits(manager))
-        result["limits"] = dict((k, su.render_limit(v)) for k, v in limits.items())
-        result["clamped"] = su.clamped(limits, caps)
-        written[index] = (limits, oom_source, info)
-        diffs.extend(write_changes(module, files, desired, result))
+        # The unit's state before any daemon-reload is what says whether it crashed.
+        infos[index] = shown.get(cluster["unit"], {})
+        plans[index], unit_diffs = plan_cluster(
+            module, files, cluster, index, infos[index], host_limits.manager_limits(manager), result)
+        result["clamped"] = su.clamped(plans[index].limits, caps)
+        diffs.extend(unit_diffs)
 
     units_changed = any(path.endswith(".conf") for r in results for path, state in r["files"].items()
                         if state == "changed")
@@ -497,27 +419,26 @@ def main():
     trust_show = not (units_changed and module.check_mode)
 
     children = None  # read from /proc once, when the first running cluster needs it
-    for index, (cluster, result) in enumerate(zip(p["clusters"], results)):
-        if index not in written:
-            continue
-        limits, oom_source, info = written[index]
-        effective = (verify_unit(module, result, limits, shown.get(cluster["unit"], {}), systemd_version)
-                     if trust_show else {})
+    for index, plan in sorted(plans.items()):
+        cluster, result = p["clusters"][index], results[index]
+        effective = {}
+        if trust_show:
+            result["unit_properties"], effective, warnings = service_plan.verify(
+                p, cluster["unit"], plan.limits, shown.get(cluster["unit"], {}), systemd_version)
+            for warning in warnings:
+                module.warn(warning)
         if cluster.get("running") and children is None:
             children = children_by_ppid(files)
         source = ("unit %s" % cluster["unit"]) if effective else su.LIMITS_DROPIN
-        judge(module, files, cluster, result, info,
-              (effective or limits, source, oom_source, caps, can_raise, children))
-        lines.append("%s (%s): %s; restart %s%s" % (
-            result["name"], cluster["unit"], ", ".join(result["changed"]) or "no change", result["restart"],
-            ": " + "; ".join(result["reasons"]) if result["reasons"] else ""))
+        judge(module, files, cluster, result, infos[index],
+              (effective or plan.limits, source, plan.oom_source, caps, can_raise), children)
 
     owners = server_users(files, p["clusters"])
     needs_no, verdict = logind.remove_ipc_verdict(owners, p["logind_remove_ipc"])
     module.exit_json(changed=bool(diffs), clusters=results, daemon_reload=units_changed,
                      systemd_version=systemd_version, server_users=owners,
                      logind=dict(remove_ipc=p["logind_remove_ipc"], needs_remove_ipc_no=needs_no, verdict=verdict),
-                     msg="\n".join(lines), diff=diffs)
+                     msg="\n".join(service_plan.summary_line(results[i]) for i in sorted(plans)), diff=diffs)
 
 
 def check_input(module):
@@ -535,30 +456,6 @@ def check_input(module):
     if memlock not in ("auto", "infinity") and not (memlock.isdigit() and int(memlock) > 0):
         module.fail_json(msg="limit_memlock: %r is not allowed; give auto, infinity or a positive number of bytes; "
                              "nothing was written" % memlock)
-
-
-def show_units(module, systemctl, units):
-    """{unit: properties} from one `systemctl show` for all units."""
-    return dict((b.get("Id"), b) for b in systemctl_show(module, systemctl, SHOW_UNIT, units)) if units else {}
-
-
-def write_changes(module, files, desired, result):
-    """Write each (path, text) that differs (not in check mode); record it in result; return the diffs."""
-    diffs = []
-    for path, text in desired:
-        before = files.read(path, "")
-        if before == text:
-            result["files"][path] = "unchanged"
-            continue
-        result["files"][path] = "changed"
-        if path.endswith(".conf"):
-            result["changed"].extend(su.changed_settings(before, text))
-        else:
-            result["changed"].append("%s: PG_OOM_ADJUST_VALUE=%d" % (path, module.params["backend_oom_score_adjust"]))
-        diffs.append(dict(before=before, after=text, before_header=path, after_header=path))
-        if not module.check_mode:
-            write_atomically(files.path(path), text)
-    return diffs
 
 
 if __name__ == "__main__":

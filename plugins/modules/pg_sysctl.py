@@ -261,7 +261,7 @@ def main():
     file_changed = new_text != text
     if file_changed and not module.check_mode:
         # Through HostFiles as it was read: only the integration test maps it under a tree.
-        write_atomically(HostFiles().path(path), new_text)
+        write_atomically(module, HostFiles().path(path), new_text)
     # A tunable is pending until the running kernel has the value written,
     # i.e. until the next boot; a second run before it still says so.
     reboot_required = style == "loader.conf" and bool(not_live)

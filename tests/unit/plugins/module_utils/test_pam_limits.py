@@ -18,12 +18,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
+from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
+from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import manager_limits, parse_proc_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import (
     HEADER, RANK_DEFAULT, RANK_GROUP, RANK_USER, UNLIMITED, Account, Entry, LimitsError, Own,
-    asked_limits, check_user_name, evaluate, fmt, has_capability, memlock_floors, pam_services, parse,
-    parse_memlock, parse_own, parse_proc_limits, parse_systemd_defaults, parse_value, plan, rank_for, render,
-    session_limits,
+    evaluate, fmt, hard_limits, has_capability, inherited_from_systemd, pam_services, parse, parse_own, parse_value,
+    rank_for, render, session_limits,
+)
+from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits_plan import (
+    asked_limits, check_user_name, describe, memlock_floors, parse_memlock, plan,
 )
 
 CONF = "/etc/security/limits.conf"
@@ -68,6 +72,13 @@ DefaultLimitNOFILESoft=1024
 DefaultLimitNPROC=62502
 DefaultLimitNPROCSoft=62502
 """
+
+
+def parse_systemd_defaults(text):
+    """What the module makes of `systemctl show -p DefaultLimit...`: the session's inherited limits."""
+    return inherited_from_systemd(manager_limits((su.parse_show(text) or [{}])[0]))
+
+
 INHERITED = parse_systemd_defaults(SYSTEMD_SHOW)
 
 # /proc/1/limits of a privileged podman container on the CI machines (trailing blanks dropped).
@@ -273,10 +284,11 @@ def test_parse_systemd_defaults_infinity_rounding_and_gaps():
     assert parse_systemd_defaults("") == {}
 
 
-def test_parse_proc_limits():
-    assert parse_proc_limits(PROC_1_LIMITS) == {"nproc": 32768, "nofile": 20000, "memlock": 8192}
-    assert parse_proc_limits("Max locked memory         1023                 unlimited            bytes\n") == {"memlock": UNLIMITED}
-    assert parse_proc_limits(None) == {}
+def test_hard_limits_of_proc_limits():
+    assert hard_limits(parse_proc_limits(PROC_1_LIMITS)) == {"nproc": 32768, "nofile": 20000, "memlock": 8192}
+    assert hard_limits(parse_proc_limits("Max locked memory         1023                 unlimited            bytes\n")) == {
+        "memlock": UNLIMITED}
+    assert hard_limits(parse_proc_limits(None)) == {}
 
 
 @pytest.mark.parametrize("status, has", [
@@ -638,7 +650,7 @@ def test_plan_caps_nofile_at_nr_open():
 
 
 def test_plan_caps_at_pid1_without_cap_sys_resource():
-    ceiling = parse_proc_limits(PROC_1_LIMITS)
+    ceiling = hard_limits(parse_proc_limits(PROC_1_LIMITS))
     result = run_plan([(CONF, "")], asked(), ceiling=ceiling)
     assert written(result) == {
         ("postgres", "nofile", "soft"): "20000", ("postgres", "nofile", "hard"): "20000",
@@ -706,11 +718,11 @@ def test_plan_inherited_unknown_without_systemd():
 
 def test_describe():
     result = run_plan([(CONF, "")], asked(nproc=0, memlock=0))
-    assert pam_limits.describe(result.results[1]) == (
+    assert describe(result.results[1]) == (
         "postgres hard nofile = 524288 (not in the file; sessions had 524288 inherited from systemd "
         "DefaultLimitNOFILE=524288): asked 65536 (nofile); kept at 524288 inherited from systemd DefaultLimitNOFILE=524288")
     result = run_plan([(CONF, "* soft memlock 10\n")], asked(nofile=0, nproc=0), own_text=HEADER + "postgres soft memlock 100\n")
-    assert pam_limits.describe(result.results[0]) == (
+    assert describe(result.results[0]) == (
         "postgres soft memlock = 147456 KiB (was 100 KiB in the file; sessions had 100 KiB from " + OWN
         + ":6 (postgres soft memlock 100)): huge pages the clusters of postgres map: 147456 KiB (memlock auto)")
 

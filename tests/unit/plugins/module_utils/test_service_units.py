@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
+from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import parse_proc_limits
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "systemd")
 INF = su.INFINITY
@@ -71,11 +72,6 @@ def test_parse_show_blocks():
                                    {"Id": "b.service", "LoadState": "not-found", "DropInPaths": ""}]
 
 
-def test_parse_proc_limits_recorded():
-    assert su.parse_proc_limits(fixture("proc-limits-postmaster")) == {
-        "nofile": (1024, 20000), "nproc": (32768, 32768), "memlock": (8388608, 8388608)}
-
-
 def test_parse_environ():
     raw = b"PATH=/bin\0PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0EMPTY=\0junk\0"
     assert su.parse_environ(raw) == {"PATH": "/bin", "PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "EMPTY": ""}
@@ -107,12 +103,6 @@ def test_baseline_dropins_override_in_order_and_empty_resets():
     assert base["limits"]["nofile"] == (200000, 200000)
     assert base["limits"]["memlock"] == MANAGER["memlock"]
     assert base["timeout_stop"] == INF
-
-
-def test_manager_limits():
-    show = {"DefaultLimitNOFILE": "524288", "DefaultLimitNOFILESoft": "1024", "DefaultLimitNPROC": "infinity",
-            "DefaultLimitMEMLOCK": "8388608", "DefaultLimitMEMLOCKSoft": "8388608"}
-    assert su.manager_limits(show) == {"nofile": (1024, 524288), "nproc": (INF, INF), "memlock": (8388608, 8388608)}
 
 
 # ---------------------------------------------------------------- what to write
@@ -226,8 +216,8 @@ def test_expected_live_clamped_to_pid1_hard_limit():
 
 
 def test_restart_reasons_debian_postmaster_before_the_role():
-    live_limits = su.parse_proc_limits(fixture("proc-limits-postmaster"))
-    caps = su.parse_proc_limits(fixture("proc-limits-pid1"))
+    live_limits = parse_proc_limits(fixture("proc-limits-postmaster"))
+    caps = parse_proc_limits(fixture("proc-limits-pid1"))
     environ = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj"}  # what pg_ctlcluster exports on its own
     reasons = su.restart_reasons(True, 0, {"nofile": (65536, 524288)}, environ, live_limits, caps, "ENVFILE")
     assert reasons == [
@@ -236,7 +226,7 @@ def test_restart_reasons_debian_postmaster_before_the_role():
 
 
 def test_restart_not_needed_when_the_postmaster_has_everything_the_host_can_grant():
-    caps = su.parse_proc_limits(fixture("proc-limits-pid1"))
+    caps = parse_proc_limits(fixture("proc-limits-pid1"))
     environ = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "PG_OOM_ADJUST_VALUE": "0"}
     live_limits = {"nofile": (20000, 20000), "nproc": (32768, 32768)}
     assert su.restart_reasons(True, 0, {"nofile": (65536, 524288), "nproc": (65536, 65536)}, environ,
@@ -291,13 +281,6 @@ def test_restart_reasons_postmaster_score(score, live, can_lower, pending):
     assert bool(reasons) is pending
     if pending:
         assert reasons == ["running postmaster has oom_score_adj %d, 60-pghost-oom.conf gives %d" % (live, score)]
-
-
-def test_unit_limits_from_systemctl_show():
-    shown = su.parse_show("LimitNOFILE=524288\nLimitNOFILESoft=65536\nLimitNPROC=65536\nLimitNPROCSoft=65536\n"
-                          "LimitMEMLOCK=infinity\nLimitMEMLOCKSoft=infinity\n")[0]
-    assert su.unit_limits(shown) == {"nofile": (65536, 524288), "nproc": (65536, 65536), "memlock": (INF, INF)}
-    assert su.unit_limits({}) == {}
 
 
 def test_overridden_names_a_later_dropin():

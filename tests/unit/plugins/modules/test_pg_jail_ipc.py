@@ -73,9 +73,9 @@ def host(tmp_path, monkeypatch):
     state = {"writes": [], "root": root}
     real_write = pg_jail_ipc.write_atomically
 
-    def counting_write(path, text, mode=0o644):
+    def counting_write(module, path, text, mode=0o644):
         state["writes"].append(path)
-        real_write(path, text, mode)
+        real_write(module, path, text, mode)
 
     monkeypatch.setattr(pg_jail_ipc, "write_atomically", counting_write)
     return state
