@@ -62,15 +62,19 @@ requirements:
   - Linux (systemd or not) or FreeBSD.
 attributes:
   check_mode:
-    description: Reads only; runs the same in check mode.
+    details: Reads only; runs the same in check mode.
     support: full
   diff_mode:
-    description: Nothing changes, so there is never a diff.
+    details: Nothing changes, so there is never a diff.
     support: none
   facts:
-    description: Sets C(pghost_host) and C(pghost_clusters_found).
+    details: Sets C(pghost_host) and C(pghost_clusters_found).
     support: full
+  platform:
+    platforms: [linux, freebsd]
 extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.attributes.facts
   - pghost.hardening.clusters.declared
 seealso:
   - module: pghost.hardening.pg_kernel_params

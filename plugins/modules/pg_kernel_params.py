@@ -75,12 +75,15 @@ options:
     default: true
 attributes:
   check_mode:
-    description: Runs the same in check mode; it never changes anything.
+    details: Runs the same in check mode; it never changes anything.
     support: full
   diff_mode:
-    description: Nothing is changed, so there is no diff.
+    details: Nothing is changed, so there is no diff.
     support: none
+  platform:
+    platforms: [linux, freebsd]
 extends_documentation_fragment:
+  - pghost.hardening.attributes
   - pghost.hardening.clusters
 notes:
   - Sources for every formula are in the collection's docs and in code comments

@@ -96,12 +96,15 @@ notes:
   - To lower a limit, edit or remove the file by hand; the module never does.
 attributes:
   check_mode:
-    description: Reports what would change, with a diff; writes nothing.
+    details: Reports what would change, with a diff; writes nothing.
     support: full
   diff_mode:
-    description: Shows the file before and after.
+    details: Shows the file before and after.
     support: full
+  platform:
+    platforms: [linux]
 extends_documentation_fragment:
+  - pghost.hardening.attributes
   - pghost.hardening.clusters
 seealso:
   - module: pghost.hardening.pg_host_facts

@@ -120,12 +120,15 @@ options:
     default: /etc/systemd/system
 attributes:
   check_mode:
-    description: Reports what would be written, with a diff, and which restarts that would leave pending.
+    details: Reports what would be written, with a diff, and which restarts that would leave pending.
     support: full
   diff_mode:
-    description: Shows each drop-in before and after.
+    details: Shows each drop-in before and after.
     support: full
+  platform:
+    platforms: [linux]
 extends_documentation_fragment:
+  - pghost.hardening.attributes
   - pghost.hardening.clusters
 seealso:
   - module: pghost.hardening.pg_host_facts
