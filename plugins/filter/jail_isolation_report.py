@@ -13,7 +13,7 @@ author:
   - pghost.hardening developers (!UNKNOWN)
 description:
   - Joins the jails acted on, the status the isolation path recorded per jail and the restarts done into one entry
-    per jail, with a C(line) and a C(summary) (the line without C(jail NAME: )).
+    per jail, with a C(line) and a C(summary) (the line without its C(jail NAME) prefix).
   - What the path did not record comes from the audit; a jail restarted in this run says C(jail restarted,
     running with new) where its line said the restart was pending.
 positional: status, restarted, jail_conf, jail_conf_d

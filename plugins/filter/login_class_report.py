@@ -62,8 +62,9 @@ _value:
       description: Resource to limit (C(soft), C(hard)) to value, as written.
       type: dict
     changes:
-      description: The changed capabilities, C(user U: login class C (was W)) per user given the class, and the
-        rc.conf line when it changed.
+      description:
+        - The changed capabilities, a line per user given the class (C(user U, login class C (was W)) with a
+          colon after U), and the rc.conf line when it changed.
       type: list
       elements: str
 """
