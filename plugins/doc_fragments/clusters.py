@@ -6,7 +6,8 @@
 The suboptions match module_utils/cluster_spec.py's cluster_argument_spec():
 pghost.hardening.clusters (every key pg_host_facts reports, none required)
 for the modules fed pghost_clusters_found, pghost.hardening.clusters.declared
-(what a user declares, data_directory required) for pg_host_facts. A module
+(what a user declares, data_directory required) for pg_host_facts;
+pghost.hardening.clusters.filter_input for filters that read the clusters. A module
 keeps its own description of the option, and required or default; Ansible
 merges the module's keys over the fragment's.
 """
@@ -113,5 +114,15 @@ _REPORTED = r"""
 
 class ModuleDocFragment(object):
     DOCUMENTATION = _HEAD + _DATA_DIRECTORY.lstrip("\n") + _DECLARED.lstrip("\n") + _REPORTED.lstrip("\n")
+
+    # The clusters as a filter's input (pg_service's and pg_limits' FreeBSD filters).
+    FILTER_INPUT = r"""
+options:
+  _input:
+    description: The clusters, as in the C(pghost_clusters_found) fact of M(pghost.hardening.pg_host_facts).
+    type: list
+    elements: dict
+    required: true
+"""
 
     DECLARED = (_HEAD + _DATA_DIRECTORY.lstrip("\n") + "        required: true\n" + _DECLARED.lstrip("\n"))

@@ -15,6 +15,8 @@ description:
   - For role C(pg_jail)'s C(sysvipc_new) path. A running jail with a stanza whose live modes (C(jls)) are not all
     C(new) waits for a restart, since C(jail(8)) reads the modes when it creates the jail.
 positional: written, jail_conf, jail_conf_d
+extends_documentation_fragment:
+  - pghost.hardening.jail_conf
 options:
   _input:
     description: The jails acted on, each with C(name), C(config_file), C(running), C(ipc), C(ipc_mode) and C(ipc_config).
@@ -25,14 +27,6 @@ options:
     description: RV(pghost.hardening.pg_jail_ipc#module:jails), empty when the module did not run.
     type: list
     elements: dict
-    required: true
-  jail_conf:
-    description: The C(jail.conf) file, for the line of a jail without a stanza.
-    type: str
-    required: true
-  jail_conf_d:
-    description: The C(jail.conf.d) directory, for the same line.
-    type: str
     required: true
   check_mode:
     description: Whether the run is in check mode (the file would be written).

@@ -17,6 +17,8 @@ description:
   - What the path did not record comes from the audit; a jail restarted in this run says C(jail restarted,
     running with new) where its line said the restart was pending.
 positional: status, restarted, jail_conf, jail_conf_d
+extends_documentation_fragment:
+  - pghost.hardening.jail_conf
 options:
   _input:
     description: The jails acted on (role C(pg_jail)'s C(pg_jail_targets)).
@@ -30,14 +32,6 @@ options:
   restarted:
     description: Jail name to C(done) for the jails restarted.
     type: dict
-    required: true
-  jail_conf:
-    description: The C(jail.conf) file, for the line of a jail without a stanza.
-    type: str
-    required: true
-  jail_conf_d:
-    description: The C(jail.conf.d) directory, for the same line.
-    type: str
     required: true
 """
 

@@ -16,32 +16,9 @@ description:
     role can word the failure from fields rather than from an error message's text.
   - When the range has too few free ids, RV(_value.needed) says how many jails need one.
 positional: host_users, reserved_range
+extends_documentation_fragment:
+  - pghost.hardening.jail_uid_plan
 options:
-  _input:
-    description: The jails, as for P(pghost.hardening.jail_uid_plan#filter).
-    type: list
-    elements: dict
-    required: true
-  host_users:
-    description: The host's users, user name to UID.
-    type: dict
-    required: true
-  reserved_range:
-    description: Lowest and highest id (inclusive) that may be given out.
-    type: list
-    elements: int
-    required: true
-  server_user:
-    description: The PostgreSQL server user in the jails.
-    type: str
-    default: postgres
-  server_group:
-    description: The server user's group; the user's name when not given.
-    type: str
-  host_groups:
-    description: The host's groups, group name to GID.
-    type: dict
-    default: {}
   with_postgresql:
     description: Names of jails to plan as having PostgreSQL whatever their C(has_postgresql) says.
     type: list

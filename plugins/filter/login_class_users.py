@@ -15,12 +15,9 @@ description:
   - The owner of every cluster found, then the users of O(users), each once; with neither, the port's default
     server user C(postgres), which may not exist yet on a host without PostgreSQL.
 positional: users
+extends_documentation_fragment:
+  - pghost.hardening.clusters.filter_input
 options:
-  _input:
-    description: The clusters, as in the C(pghost_clusters_found) fact of M(pghost.hardening.pg_host_facts).
-    type: list
-    elements: dict
-    required: true
   users:
     description: More users to give the class (role C(pg_limits)' C(pg_limits_users)).
     type: list

@@ -16,12 +16,8 @@ description:
     C(postgresql_profiles) entry (a cluster named C(postgresql:<profile>)), each name once.
   - The FreeBSD port's rc script passes that variable to C(pg_ctl) for start and stop; an unset profile
     variable falls back to C(postgresql_flags).
-options:
-  _input:
-    description: The clusters, as in the C(pghost_clusters_found) fact of M(pghost.hardening.pg_host_facts).
-    type: list
-    elements: dict
-    required: true
+extends_documentation_fragment:
+  - pghost.hardening.clusters.filter_input
 """
 
 EXAMPLES = r"""

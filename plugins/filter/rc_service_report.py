@@ -17,12 +17,9 @@ description:
     them in C(pghost_service.clusters) on FreeBSD.
   - A cluster of a C(postgresql_profiles) entry stops through its C(postgresql_<profile>_flags) when that is set,
     else through C(postgresql_flags).
+extends_documentation_fragment:
+  - pghost.hardening.clusters.filter_input
 options:
-  _input:
-    description: The clusters, as in the C(pghost_clusters_found) fact of M(pghost.hardening.pg_host_facts).
-    type: list
-    elements: dict
-    required: true
   flags_plan:
     description: The plan of P(pghost.hardening.rc_flags_plan#filter); empty when the shutdown is not managed.
     type: list
