@@ -23,35 +23,8 @@ description:
   - Fails, naming the jail or the numbers, when a jail with PostgreSQL has no
     server user or group, or the range has fewer free ids than jails that need one.
 positional: host_users, reserved_range
-options:
-  _input:
-    description:
-      - The jails, each a dict with C(name), C(path), C(users) (user name to
-        UID, from the jail's C(/etc/passwd)), C(groups) (group name to GID),
-        C(has_postgresql) and C(ipc) (C(new), C(inherit) or C(disable)).
-    type: list
-    elements: dict
-    required: true
-  host_users:
-    description: The host's users, user name to UID.
-    type: dict
-    required: true
-  reserved_range:
-    description: Lowest and highest id (inclusive) that may be given out.
-    type: list
-    elements: int
-    required: true
-  server_user:
-    description: The PostgreSQL server user in the jails.
-    type: str
-    default: postgres
-  server_group:
-    description: The server user's group; the user's name when not given.
-    type: str
-  host_groups:
-    description: The host's groups, group name to GID.
-    type: dict
-    default: {}
+extends_documentation_fragment:
+  - pghost.hardening.jail_uid_plan
 """
 
 EXAMPLES = r"""

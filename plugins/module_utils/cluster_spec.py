@@ -8,6 +8,10 @@ Missing settings fall back to PostgreSQL's own defaults for that version and
 are listed in `defaulted`, so every reason line can say where a number came
 from. Errors name the field (clusters[N].setting), the value and what is
 accepted.
+
+cluster_argument_spec() is the `clusters` entry of every module that takes
+clusters, so each validates the items with the same suboptions
+(documented once, in the doc fragment pghost.hardening.clusters).
 """
 
 from __future__ import annotations
@@ -29,6 +33,59 @@ ClusterSpec = namedtuple(
         "defaulted",
     ],
 )
+
+
+# What a user may declare in pghost_clusters (pg_host_facts' input).
+DECLARED_OPTIONS = dict(
+    data_directory=dict(type="path"),
+    name=dict(type="str"),
+    version=dict(type="str"),
+    unit=dict(type="str"),
+    owner=dict(type="str"),
+    port=dict(type="int"),
+    config_dir=dict(type="path"),
+    max_connections=dict(type="int"),
+    autovacuum_max_workers=dict(type="int"),
+    max_worker_processes=dict(type="int"),
+    max_wal_senders=dict(type="int"),
+    shared_buffers=dict(type="str"),
+    shared_memory_type=dict(type="str"),
+    dynamic_shared_memory_type=dict(type="str"),
+    huge_pages=dict(type="str"),
+    huge_page_size=dict(type="str"),
+    shared_memory_size_mb=dict(type="int"),
+    shared_memory_size_in_huge_pages=dict(type="int"),
+    num_os_semaphores=dict(type="int"),
+)
+
+# What pg_host_facts adds when it reports a cluster (cluster_discovery's
+# CLUSTER_KEYS): the modules fed pghost_clusters_found must accept them,
+# since suboptions refuse a key they do not list.
+REPORTED_OPTIONS = dict(
+    config_file=dict(type="str"),
+    rc_name=dict(type="str"),
+    running=dict(type="bool"),
+    pid=dict(type="int"),
+    settings_source=dict(type="str"),
+    errors=dict(type="list", elements="str"),
+)
+
+
+def cluster_argument_spec(declared_only=False, **entry):
+    """The argument_spec entry of a `clusters` option, with suboptions.
+
+    declared_only: only what a user declares, data_directory required
+    (pg_host_facts, which reads the rest); else also every key pg_host_facts
+    reports, none required (modules fed pghost_clusters_found or
+    pghost_clusters). entry: the list's own keys, such as required=True or
+    default=[].
+    """
+    options = dict((key, dict(spec)) for key, spec in DECLARED_OPTIONS.items())
+    if declared_only:
+        options["data_directory"]["required"] = True
+    else:
+        options.update((key, dict(spec)) for key, spec in REPORTED_OPTIONS.items())
+    return dict(type="list", elements="dict", options=options, **entry)
 
 
 class ClusterError(ValueError):

@@ -32,6 +32,14 @@ class PlanError(ValueError):
     """Input that cannot give a plan: the message names the jail or the numbers."""
 
 
+class RangeTooSmall(PlanError):
+    """The range has fewer free ids than jails that need one; `needed` says how many."""
+
+    def __init__(self, message, needed):
+        super(RangeTooSmall, self).__init__(message)
+        self.needed = needed
+
+
 def _int_id(value, what):
     if isinstance(value, bool) or not isinstance(value, int):
         try:
@@ -114,9 +122,10 @@ def _assign(kind, wanted, others, pg_jails, lo, hi):
         return result
     free_count = (hi - lo + 1) - len([v for v in taken if lo <= v <= hi])
     if free_count < len(pending):
-        raise PlanError(
+        raise RangeTooSmall(
             "%s range %d-%d is too small: %d jail(s) need a new %s (%s) but only %d id(s) in the range are free"
-            % (kind.upper(), lo, hi, len(pending), kind, ", ".join(j for j, dummy in pending), free_count))
+            % (kind.upper(), lo, hi, len(pending), kind, ", ".join(j for j, dummy in pending), free_count),
+            len(pending))
     value = lo
     for jail, why in pending:
         while value in taken:

@@ -87,15 +87,16 @@ notes:
     warns and keeps the first.
 attributes:
   check_mode:
-    description: Reports what would change, with a diff; writes nothing and does not run C(cap_mkdb).
+    details: Reports what would change, with a diff; writes nothing and does not run C(cap_mkdb).
     support: full
   diff_mode:
-    description: Shows the file before and after.
+    details: Shows the file before and after.
     support: full
   platform:
-    description: FreeBSD (and other systems with C(getcap) login classes and C(cap_mkdb)).
-    support: full
+    details: FreeBSD (and other systems with C(getcap) login classes and C(cap_mkdb)).
     platforms: [freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
 seealso:
   - module: pghost.hardening.pg_pam_limits
   - name: login.conf(5)

@@ -47,69 +47,6 @@ options:
       - Declared settings (O(clusters[].max_connections) and the others) are
         used only when the server cannot be asked, for example before
         C(initdb); RV(clusters[].settings_source) is then C(declared).
-    type: list
-    elements: dict
-    suboptions:
-      data_directory:
-        description: The cluster's data directory (where C(PG_VERSION) lives).
-        type: path
-        required: true
-      name:
-        description: Name to report; default the Debian C(VERSION/NAME), the unit or the data directory.
-        type: str
-      version:
-        description: Major version, used when C(PG_VERSION) cannot be read.
-        type: str
-      unit:
-        description: The systemd unit that runs the cluster.
-        type: str
-      owner:
-        description: User that owns the cluster; default the owner of the data directory.
-        type: str
-      port:
-        description: Port; a running server's C(postmaster.pid) takes precedence.
-        type: int
-      config_dir:
-        description:
-          - Directory holding C(postgresql.conf) when it is not the data
-            directory (Debian C(/etc/postgresql/VERSION/NAME)); passed to C(postgres -D).
-        type: path
-      max_connections:
-        description: Declared C(max_connections).
-        type: int
-      autovacuum_max_workers:
-        description: Declared C(autovacuum_max_workers).
-        type: int
-      max_worker_processes:
-        description: Declared C(max_worker_processes).
-        type: int
-      max_wal_senders:
-        description: Declared C(max_wal_senders).
-        type: int
-      shared_buffers:
-        description: Declared C(shared_buffers) with its unit, for example C(4GB).
-        type: str
-      shared_memory_type:
-        description: Declared C(shared_memory_type).
-        type: str
-      dynamic_shared_memory_type:
-        description: Declared C(dynamic_shared_memory_type).
-        type: str
-      huge_pages:
-        description: Declared C(huge_pages).
-        type: str
-      huge_page_size:
-        description: Declared C(huge_page_size) (C(0) or with a unit, for example C(2MB)).
-        type: str
-      shared_memory_size_mb:
-        description: Declared C(shared_memory_size) in MB.
-        type: int
-      shared_memory_size_in_huge_pages:
-        description: Declared C(shared_memory_size_in_huge_pages).
-        type: int
-      num_os_semaphores:
-        description: Declared C(num_os_semaphores).
-        type: int
   gather:
     description: What to gather.
     type: list
@@ -125,14 +62,20 @@ requirements:
   - Linux (systemd or not) or FreeBSD.
 attributes:
   check_mode:
-    description: Reads only; runs the same in check mode.
+    details: Reads only; runs the same in check mode.
     support: full
   diff_mode:
-    description: Nothing changes, so there is never a diff.
+    details: Nothing changes, so there is never a diff.
     support: none
   facts:
-    description: Sets C(pghost_host) and C(pghost_clusters_found).
+    details: Sets C(pghost_host) and C(pghost_clusters_found).
     support: full
+  platform:
+    platforms: [linux, freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.attributes.facts
+  - pghost.hardening.clusters.declared
 seealso:
   - module: pghost.hardening.pg_kernel_params
 """
@@ -381,32 +324,11 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import discover_clusters
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import gather_host
 
-CLUSTER_OPTIONS = dict(
-    data_directory=dict(type="path", required=True),
-    name=dict(type="str"),
-    version=dict(type="str"),
-    unit=dict(type="str"),
-    owner=dict(type="str"),
-    port=dict(type="int"),
-    config_dir=dict(type="path"),
-    max_connections=dict(type="int"),
-    autovacuum_max_workers=dict(type="int"),
-    max_worker_processes=dict(type="int"),
-    max_wal_senders=dict(type="int"),
-    shared_buffers=dict(type="str"),
-    shared_memory_type=dict(type="str"),
-    dynamic_shared_memory_type=dict(type="str"),
-    huge_pages=dict(type="str"),
-    huge_page_size=dict(type="str"),
-    shared_memory_size_mb=dict(type="int"),
-    shared_memory_size_in_huge_pages=dict(type="int"),
-    num_os_semaphores=dict(type="int"),
-)
-
 ARGUMENT_SPEC = dict(
-    clusters=dict(type="list", elements="dict", options=CLUSTER_OPTIONS),
+    clusters=cluster_argument_spec(declared_only=True),
     gather=dict(type="list", elements="str", choices=["host", "clusters"], default=["host", "clusters"]),
 )
 

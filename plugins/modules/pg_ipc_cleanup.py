@@ -89,11 +89,15 @@ requirements:
   - Linux (C(/proc/sysvipc), C(/proc/<pid>/maps)).
 attributes:
   check_mode:
-    description: Reports what would be removed, with a diff; removes nothing.
+    details: Reports what would be removed, with a diff; removes nothing.
     support: full
   diff_mode:
-    description: Lists the IPC objects of the data directory before and after.
+    details: Lists the IPC objects of the data directory before and after.
     support: full
+  platform:
+    platforms: [linux]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
 seealso:
   - module: pghost.hardening.pg_host_facts
 """

@@ -68,14 +68,19 @@ requirements:
   - FreeBSD.
 attributes:
   check_mode:
-    description: Reads only; runs the same in check mode.
+    details: Reads only; runs the same in check mode.
     support: full
   diff_mode:
-    description: Nothing changes, so there is never a diff.
+    details: Nothing changes, so there is never a diff.
     support: none
   facts:
-    description: Sets C(pghost_jails) to the whole result.
+    details: Sets C(pghost_jails) to the whole result.
     support: full
+  platform:
+    platforms: [freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.attributes.facts
 seealso:
   - module: pghost.hardening.pg_host_facts
   - plugin: pghost.hardening.jail_uid_plan

@@ -63,15 +63,16 @@ notes:
     here; give them C(sysvshm=new) where they are configured.
 attributes:
   check_mode:
-    description: Reports what would change, with a diff; writes nothing.
+    details: Reports what would change, with a diff; writes nothing.
     support: full
   diff_mode:
-    description: One diff per file that changes.
+    details: One diff per file that changes.
     support: full
   platform:
-    description: FreeBSD.
-    support: full
+    details: FreeBSD.
     platforms: [freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
 seealso:
   - module: pghost.hardening.pg_jail_facts
   - name: jail(8)

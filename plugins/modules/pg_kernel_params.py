@@ -48,8 +48,6 @@ options:
         C(shared_memory_size_mb), C(shared_memory_size_in_huge_pages) and C(num_os_semaphores) are the
         server-reported figures that replace estimates.
       - Discovered on the target when omitted.
-    type: list
-    elements: dict
   current:
     description:
       - Current kernel values by sysctl name (for example C(kernel.shmmax), C(kernel.sem) as "SEMMSL SEMMNS SEMOPM SEMMNI").
@@ -77,11 +75,16 @@ options:
     default: true
 attributes:
   check_mode:
-    description: Runs the same in check mode; it never changes anything.
+    details: Runs the same in check mode; it never changes anything.
     support: full
   diff_mode:
-    description: Nothing is changed, so there is no diff.
+    details: Nothing is changed, so there is no diff.
     support: none
+  platform:
+    platforms: [linux, freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.clusters
 notes:
   - Sources for every formula are in the collection's docs and in code comments
     (C(plugins/module_utils/)), citing PostgreSQL's documentation and source.
@@ -216,6 +219,7 @@ import platform as _platform
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import discover_clusters
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import gather_host
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_plan import PlanError, plan
 from ansible_collections.pghost.hardening.plugins.module_utils.overcommit import GuardError
@@ -226,7 +230,7 @@ def main():
         argument_spec=dict(
             platform=dict(type="str", choices=["linux", "freebsd"]),
             host=dict(type="dict"),
-            clusters=dict(type="list", elements="dict"),
+            clusters=cluster_argument_spec(),
             current=dict(type="dict"),
             overcommit_ratio=dict(type="str", default="auto"),
             commit_headroom_pct=dict(type="int", default=10),

@@ -56,8 +56,6 @@ options:
       - The PostgreSQL clusters as M(pghost.hardening.pg_host_facts) reports them
         (C(ansible_facts.pghost_clusters_found)). Each one's C(owner) gets the limits; its
         settings size the C(memlock) floor of O(memlock=auto).
-    type: list
-    elements: dict
     default: []
   users:
     description: More OS users to give the same O(nofile), O(nproc) and a numeric or C(unlimited) O(memlock).
@@ -98,11 +96,16 @@ notes:
   - To lower a limit, edit or remove the file by hand; the module never does.
 attributes:
   check_mode:
-    description: Reports what would change, with a diff; writes nothing.
+    details: Reports what would change, with a diff; writes nothing.
     support: full
   diff_mode:
-    description: Shows the file before and after.
+    details: Shows the file before and after.
     support: full
+  platform:
+    platforms: [linux]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.clusters
 seealso:
   - module: pghost.hardening.pg_host_facts
   - module: community.general.pam_limits
@@ -226,7 +229,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, pam_limits, pam_limits_plan
-from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.service_units import parse_show
@@ -344,7 +347,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", default="/etc/security/limits.d/60-pghost-postgresql.conf"),
             limits_conf=dict(type="path", default="/etc/security/limits.conf"),
-            clusters=dict(type="list", elements="dict", default=[]),
+            clusters=cluster_argument_spec(default=[]),
             users=dict(type="list", elements="str", default=[]),
             hugepage_size_kb=dict(type="int", default=0),
             nofile=dict(type="int", default=65536),

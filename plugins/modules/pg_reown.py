@@ -94,15 +94,16 @@ notes:
     be walked; the server creates new sockets when it starts.
 attributes:
   check_mode:
-    description: Walks and counts what would change; changes nothing.
+    details: Walks and counts what would change; changes nothing.
     support: full
   diff_mode:
-    description: No diff; RV(samples) names some of the entries.
+    details: No diff; RV(samples) names some of the entries.
     support: none
   platform:
-    description: FreeBSD and Linux (any POSIX system with C(fchownat) and C(openat)).
-    support: full
+    details: FreeBSD and Linux (any POSIX system with C(fchownat) and C(openat)).
     platforms: [freebsd, linux]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
 seealso:
   - module: pghost.hardening.pg_jail_facts
   - plugin: pghost.hardening.jail_uid_plan

@@ -58,8 +58,6 @@ options:
       - PostgreSQL clusters, as in the C(pghost_clusters_found) fact of M(pghost.hardening.pg_host_facts).
       - Used keys C(name), C(unit), C(data_directory), C(version), C(owner), C(pid), C(running), and for
         O(limit_memlock=auto) the settings that size huge pages. Clusters without C(unit) are skipped with a warning.
-    type: list
-    elements: dict
     required: true
   hugepage_size_kb:
     description: The kernel's default huge page size (C(pghost_host.hugepage_size_kb)), for O(limit_memlock=auto).
@@ -122,11 +120,16 @@ options:
     default: /etc/systemd/system
 attributes:
   check_mode:
-    description: Reports what would be written, with a diff, and which restarts that would leave pending.
+    details: Reports what would be written, with a diff, and which restarts that would leave pending.
     support: full
   diff_mode:
-    description: Shows each drop-in before and after.
+    details: Shows each drop-in before and after.
     support: full
+  platform:
+    platforms: [linux]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
+  - pghost.hardening.clusters
 seealso:
   - module: pghost.hardening.pg_host_facts
   - module: pghost.hardening.pg_ipc_cleanup
@@ -231,6 +234,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, logind, service_plan
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
+from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
@@ -367,7 +371,7 @@ def judge(module, files, cluster, result, info, judged, children):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            clusters=dict(type="list", elements="dict", required=True),
+            clusters=cluster_argument_spec(required=True),
             hugepage_size_kb=dict(type="int", default=0),
             logind_remove_ipc=dict(type="str"),
             oom=dict(type="bool", default=True),

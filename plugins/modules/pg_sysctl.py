@@ -62,11 +62,15 @@ options:
     default: []
 attributes:
   check_mode:
-    description: Reports what would change, with a diff; writes and applies nothing.
+    details: Reports what would change, with a diff; writes and applies nothing.
     support: full
   diff_mode:
-    description: Shows the file before and after.
+    details: Shows the file before and after.
     support: full
+  platform:
+    platforms: [linux, freebsd]
+extends_documentation_fragment:
+  - pghost.hardening.attributes
 seealso:
   - module: pghost.hardening.pg_kernel_params
   - module: pghost.hardening.pg_host_facts

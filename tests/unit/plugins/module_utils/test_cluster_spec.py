@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import (
     ClusterError,
+    cluster_argument_spec,
     cluster_spec,
 )
 
@@ -332,3 +333,22 @@ def test_huge_pages_with_shared_memory_type_that_start(version, smt, huge_pages)
     spec = cluster_spec(raw, 0)
     assert spec.huge_pages == {False: "off"}.get(huge_pages, huge_pages)
     assert spec.shared_memory_type == (smt or "mmap")
+
+
+def test_cluster_argument_spec_declared_only_requires_the_data_directory():
+    spec = cluster_argument_spec(declared_only=True)
+    assert spec["options"]["data_directory"]["required"] is True
+    assert "running" not in spec["options"]
+
+
+def test_cluster_argument_spec_for_reported_clusters_requires_nothing():
+    spec = cluster_argument_spec(required=True)
+    assert spec["required"] is True
+    assert not any(entry.get("required") for entry in spec["options"].values())
+    assert spec["options"]["errors"] == {"type": "list", "elements": "str"}
+
+
+def test_cluster_argument_spec_entries_are_fresh_copies():
+    cluster_argument_spec(declared_only=True)["options"]["name"]["required"] = True
+    assert "required" not in cluster_argument_spec()["options"]["name"]
+    assert "required" not in cluster_argument_spec()["options"]["data_directory"]
