@@ -173,6 +173,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils import jail_ipc_p
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_ipc_plan import NOTHING, IpcError
+from ansible_collections.pghost.hardening.plugins.module_utils.jail_probe import dropin_paths
 
 ARGUMENT_SPEC = dict(
     jails=dict(type="list", elements="str", required=True),
@@ -202,12 +203,7 @@ def read_text(files, path):
 
 def read_dropins(files, jail_conf_d):
     """[(path, text)] of jail.conf.d/*.conf in name order."""
-    dropins = []
-    for name in files.listdir(jail_conf_d):
-        path = "%s/%s" % (jail_conf_d.rstrip("/"), name)
-        if name.endswith(".conf") and files.isfile(path):
-            dropins.append((path, read_text(files, path)))
-    return dropins
+    return [(path, read_text(files, path)) for path in dropin_paths(files, jail_conf_d)]
 
 
 def legacy_file(files, name):
