@@ -35,6 +35,11 @@ Facts relied on (docs/postgres-kernel-facts.md §8, checked against FreeBSD's so
 
 Offsets are indexes into the text as given (str); for ASCII files they are
 byte offsets too.
+
+Why one file over 500 lines: it is one grammar. The lexer's token offsets
+are what the editor uses to change three parameters and keep every other
+byte, and the effective-value rules read the same tokens; split apart, each
+half would reach into the other's internals.
 """
 
 from __future__ import annotations

@@ -41,6 +41,11 @@ or, through `tc=`, another class's). Every byte outside the edited record
 stays as it was; inside it, changed fields are rewritten in place and new
 fields go on lines of their own (`<tab>:cap=value:\\`) before the first
 `tc=`, in the record's own indentation.
+
+Why one file over 500 lines: it is one grammar, getcap(3) as login.conf
+uses it. The planner edits records by the line spans the parser records and
+judges values with the same size and number readers that resolve `tc=`;
+split apart, each half would reach into the other's internals.
 """
 
 from __future__ import annotations
