@@ -20,7 +20,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.pghost.hardening.plugins.module_utils.units import UnitError, pg_size_bytes
-from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version
+from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version, server_defaults
 
 ClusterSpec = namedtuple(
     "ClusterSpec",
@@ -97,23 +97,6 @@ DSM_TYPES = ("posix", "sysv", "mmap", "windows", "none")
 HUGE_PAGES = ("try", "on", "off")
 
 
-def _defaults(info):
-    """PostgreSQL's defaults for the settings that size kernel resources."""
-    key = info.key
-    return {
-        "max_connections": 100,
-        "autovacuum_max_workers": 3,
-        "max_worker_processes": 8 if key >= (9, 4) else None,
-        # max_wal_senders default became 10 in PostgreSQL 10 (0 before).
-        "max_wal_senders": 10 if key >= (10,) else 0,
-        "shared_buffers": "128MB" if key >= (9, 3) else "32MB",
-        "shared_memory_type": "mmap" if key >= (12,) else None,
-        "dynamic_shared_memory_type": "posix" if key >= (9, 4) else None,
-        "huge_pages": "try" if key >= (9, 4) else None,
-        "huge_page_size": "0" if key >= (14,) else None,
-    }
-
-
 _WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
 
 
@@ -166,7 +149,7 @@ def cluster_spec(raw, index):
     except VersionError as exc:
         raise ClusterError(str(exc))
 
-    defaults = _defaults(info)
+    defaults = server_defaults(info.key)
     defaulted = []
 
     def pick(setting):

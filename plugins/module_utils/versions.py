@@ -96,6 +96,31 @@ def has_setting(key, name):
     return key >= dict(SETTINGS_SINCE)[name]
 
 
+# Defaults that changed with a release (PostgreSQL's release notes): the
+# shared_buffers default became 128MB in 9.3 (32MB before), the
+# max_wal_senders default became 10 in 10 (0 before).
+SHARED_BUFFERS_128MB_SINCE = (9, 3)
+MAX_WAL_SENDERS_10_SINCE = (10,)
+
+
+def server_defaults(key):
+    """PostgreSQL's defaults for the settings that size kernel resources, for
+    the version with sortable `key`; None where the version has no such setting."""
+    def since(name, value):
+        return value if has_setting(key, name) else None
+    return {
+        "max_connections": 100,
+        "autovacuum_max_workers": 3,
+        "max_worker_processes": since("max_worker_processes", 8),
+        "max_wal_senders": 10 if key >= MAX_WAL_SENDERS_10_SINCE else 0,
+        "shared_buffers": "128MB" if key >= SHARED_BUFFERS_128MB_SINCE else "32MB",
+        "shared_memory_type": since("shared_memory_type", "mmap"),
+        "dynamic_shared_memory_type": since("dynamic_shared_memory_type", "posix"),
+        "huge_pages": since("huge_pages", "try"),
+        "huge_page_size": since("huge_page_size", "0"),
+    }
+
+
 SUPPORTED = [(9, m) for m in range(2, 7)] + [(m,) for m in range(10, NEWEST[0] + 1)]
 VERSIONS = dict((_row(k).major, _row(k)) for k in SUPPORTED)
 

@@ -22,6 +22,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.versions import (
     VERSIONS,
     VersionError,
     parse_version,
+    server_defaults,
 )
 
 T, F = True, False
@@ -184,3 +185,23 @@ def test_parse_version_property(first, second, third):
         with pytest.raises(VersionError) as exc:
             parse_version(text, name="f")
         assert str(exc.value).startswith("f:")
+
+
+# PostgreSQL's defaults per release, typed in from its release notes and
+# docs: (key, shared_buffers, max_wal_senders, max_worker_processes,
+# shared_memory_type, huge_page_size).
+DEFAULTS = [
+    ((9, 2), "32MB", 0, None, None, None),
+    ((9, 3), "128MB", 0, None, None, None),
+    ((9, 4), "128MB", 0, 8, None, None),
+    ((10,), "128MB", 10, 8, None, None),
+    ((12,), "128MB", 10, 8, "mmap", None),
+    ((14,), "128MB", 10, 8, "mmap", "0"),
+]
+
+
+@pytest.mark.parametrize("key, shared_buffers, wal_senders, workers, shm_type, hp_size", DEFAULTS)
+def test_server_defaults(key, shared_buffers, wal_senders, workers, shm_type, hp_size):
+    got = server_defaults(key)
+    assert (got["shared_buffers"], got["max_wal_senders"], got["max_worker_processes"],
+            got["shared_memory_type"], got["huge_page_size"]) == (shared_buffers, wal_senders, workers, shm_type, hp_size)
