@@ -12,7 +12,9 @@ this run wrote the file or someone did before without restarting the jail.
 
 from __future__ import annotations
 
-ALL_NEW = {"sysvshm": "new", "sysvsem": "new", "sysvmsg": "new"}
+from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import IPC_PARAMS
+
+ALL_NEW = dict((param, "new") for param in IPC_PARAMS)
 
 
 def _action(target, written, check_mode, jail_conf, jail_conf_d):
