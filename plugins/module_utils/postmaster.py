@@ -83,6 +83,21 @@ def read_pid_file(files, data_directory):
         return None
 
 
+def pid_file_liveness(files, platform, data_directory):
+    """None without postmaster.pid; else (the pid it names as text, "?" when the
+    file cannot be understood; whether that postmaster still runs, by
+    postmaster_alive). A pid file whose postmaster is gone is what an unclean
+    stop leaves (service_plan.crashed_reason)."""
+    text = files.read(data_directory + "/" + PID_FILE, None)
+    if text is None:
+        return None
+    try:
+        pid = parse_pid_file(text).pid
+    except PidFileError:
+        return "?", False
+    return str(pid), postmaster_alive(files, platform, pid, data_directory)
+
+
 def parse_cmdline_data_dir(argv):
     """-D DIR, -DDIR or --pgdata=DIR from a postgres command line; None if absent."""
     for index, arg in enumerate(argv):

@@ -156,8 +156,9 @@ def verify(params, unit, limits, shown, systemd_version):
 def crashed_reason(pid_file, unit, unit_info):
     """Why a not-running cluster looks crashed, or None.
 
-    pid_file: None without postmaster.pid, else (its first line, whether
-    that PID runs). Its postmaster.pid outlived the postmaster, or - Debian's
+    pid_file: postmaster.pid_file_liveness (None without postmaster.pid,
+    else the pid it names and whether that is still this cluster's
+    postmaster, so a pid reused by another program counts as gone). Its postmaster.pid outlived the postmaster, or - Debian's
     ExecStop (pg_ctlcluster) deletes a stale pid file - its unit failed
     because the main process was killed by a signal. A unit whose server
     failed to start or exited with an error is not a crash and is not

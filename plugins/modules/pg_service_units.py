@@ -236,8 +236,9 @@ from ansible_collections.pghost.hardening.plugins.module_utils import host_limit
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
-from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
+from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
+from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import pid_file_liveness
 
 SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
              "DropInPaths") + service_plan.SHOW_VERIFY
@@ -292,15 +293,6 @@ def live_state(files, pid, children):
         "limits_raw": limits,
         "backends": backends,
     }
-
-
-def read_pid_file(files, cluster):
-    """None without postmaster.pid, else (its first line, whether that PID runs)."""
-    text = files.read("%s/postmaster.pid" % cluster.get("data_directory"), None)
-    if text is None:
-        return None
-    first = text.splitlines()[0].strip() if text.strip() else ""
-    return first, bool(first.isdigit() and files.pid_alive(int(first)))
 
 
 def server_users(files, clusters):
@@ -361,7 +353,9 @@ def plan_cluster(module, files, cluster, index, info, manager, result):
 def judge(module, files, cluster, result, info, judged, children):
     """Fill result's restart verdict from the live postmaster (or the pid file and unit state)."""
     live = live_state(files, cluster.get("pid"), children) if cluster.get("running") else {}
-    crash = None if live else service_plan.crashed_reason(read_pid_file(files, cluster), cluster.get("unit"), info)
+    data = cluster.get("data_directory")
+    pid_file = pid_file_liveness(files, current_platform(), data) if data else None
+    crash = None if live else service_plan.crashed_reason(pid_file, cluster.get("unit"), info)
     result["restart"], result["reasons"] = service_plan.restart_verdict(module.params, live, judged, crash)
     if live:
         live.pop("limits_raw")

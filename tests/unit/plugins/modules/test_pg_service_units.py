@@ -211,6 +211,35 @@ def test_crashed_cluster_is_reported(host, monkeypatch, capsys):
     assert "PID 999999" in cluster["reasons"][0]
 
 
+@pytest.mark.parametrize("comm, cwd, restart", [
+    ("bash", "/", "crashed"),                                     # the pid was reused by another program
+    ("postgres", "/var/lib/postgresql/16/main", "crashed"),       # another cluster's postmaster
+    ("postgres", "/var/lib/postgresql/15/main", "not running"),   # its own postmaster: not a crash
+])
+def test_pid_file_counts_only_this_clusters_postmaster(host, monkeypatch, capsys, comm, cwd, restart):
+    """postmaster.pid_file_liveness: a live pid is this cluster's postmaster only if it
+    is postgres working in this data directory (kill(pid, 0) alone said "alive" to all three)."""
+    root, dummy = host
+    put(root, "/var/lib/postgresql/15/main/postmaster.pid", "%d\n/var/lib/postgresql/15/main\n" % PID)
+    put(root, "/proc/%d/comm" % PID, comm + "\n")
+    for directory in ("/var/lib/postgresql/15/main", "/var/lib/postgresql/16/main"):
+        os.makedirs(os.path.join(str(root), directory.lstrip("/")), exist_ok=True)
+    os.symlink(cwd, os.path.join(str(root), "proc/%d/cwd" % PID))  # as /proc shows it: the path on the host
+    stopped = dict(CLUSTER, running=False, pid=None)
+    code, result = run_module(args(clusters=[stopped]), monkeypatch, capsys)
+    assert result["clusters"][0]["restart"] == restart
+    if restart == "crashed":
+        assert "PID %d" % PID in result["clusters"][0]["reasons"][0]
+
+
+def test_garbled_pid_file_is_an_unclean_stop(host, monkeypatch, capsys):
+    root, dummy = host
+    put(root, "/var/lib/postgresql/15/main/postmaster.pid", "\n")
+    code, result = run_module(args(clusters=[dict(CLUSTER, running=False, pid=None)]), monkeypatch, capsys)
+    assert result["clusters"][0]["restart"] == "crashed"
+    assert "PID ?" in result["clusters"][0]["reasons"][0]
+
+
 @pytest.mark.parametrize("result, main_code, restart", [
     ("signal", "2", "crashed"),
     ("core-dump", "3", "crashed"),
