@@ -66,6 +66,16 @@ FREEBSD_SYSCTLS = FREEBSD_RUNTIME + FREEBSD_LOADER_TUNABLES
 
 MANAGED_SYSCTLS = {"linux": LINUX_SYSCTLS, "freebsd": FREEBSD_SYSCTLS}
 
+# The computed keys of each of pg_kernel's concerns (its pg_kernel_<concern>
+# switches), so the role picks a concern's proposals by name, never by a
+# restated key list. Swappiness and dirty limits are the user's values, not
+# computed, and are not proposed.
+PROPOSED_BY_CONCERN = {
+    "linux": {"sysv_ipc": tuple(SYSV_SYSCTLS["linux"].values()), "hugepages": ("vm.nr_hugepages",),
+              "overcommit": ("vm.overcommit_ratio", "vm.overcommit_memory")},
+    "freebsd": {"sysv_ipc": tuple(SYSV_SYSCTLS["freebsd"].values())},
+}
+
 
 def proc_sys_path(name):
     """/proc/sys path of a Linux sysctl name (kernel.shmmax -> /proc/sys/kernel/shmmax)."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_spec, whole_number
 from ansible_collections.pghost.hardening.plugins.module_utils.hugepages import host_hugepages
-from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import FREEBSD_LOADER_TUNABLES, SYSV_SYSCTLS
+from ansible_collections.pghost.hardening.plugins.module_utils.kernel_keys import (
+    FREEBSD_LOADER_TUNABLES, PROPOSED_BY_CONCERN, SYSV_SYSCTLS)
 from ansible_collections.pghost.hardening.plugins.module_utils.overcommit import plan_overcommit
 from ansible_collections.pghost.hardening.plugins.module_utils.sysv import PLATFORMS, host_sysv_needs
 
@@ -231,6 +232,9 @@ def plan(platform, host, clusters, overcommit_ratio="auto", commit_headroom_pct=
             "commit_limit_kb": limit,
         },
         "proposed": proposed,
+        "proposed_by_concern": dict(
+            (concern, dict((name, proposed[name]) for name in names if name in proposed))
+            for concern, names in PROPOSED_BY_CONCERN[platform].items()),
         # FreeBSD loader tunables: /boot/loader.conf, effective at next boot (docs/postgres-kernel-facts.md §8).
         # The host's own answer when pg_host_facts read it (sysctl -N -W).
         "boot_only": [name for name in proposed if name in host.get("loader_only", FREEBSD_LOADER_TUNABLES)],

@@ -182,6 +182,14 @@ proposed:
   returned: success
   type: dict
   sample: {"vm.nr_hugepages": 74, "vm.overcommit_memory": 2, "vm.overcommit_ratio": 90}
+proposed_by_concern:
+  description:
+    - RV(proposed) split by the concern that computes each key, named like the role pghost.hardening.pg_kernel's
+      switches (C(sysv_ipc), C(hugepages), C(overcommit); FreeBSD has only C(sysv_ipc)). Every concern is present,
+      empty when it proposes nothing.
+  returned: success
+  type: dict
+  sample: {"sysv_ipc": {"kernel.shmmni": 4096}, "hugepages": {"vm.nr_hugepages": 74}, "overcommit": {}}
 boot_only:
   description: Names in RV(proposed) that are FreeBSD loader tunables, settable only in C(/boot/loader.conf) and effective at the next boot.
   returned: success

@@ -125,6 +125,30 @@ def test_issue_example_with_every_limit_too_low():
     assert result["required"] == EXAMPLE_REQUIRED
 
 
+def test_proposals_by_concern_split_the_proposals_exactly():
+    """pg_kernel picks each concern's keys from proposed_by_concern: every
+    proposal is in exactly one concern, and no concern invents one."""
+    result = plan("linux", dict(HOST), [dict(CLUSTER_96)], current=dict(LINUX_LOW, **{"vm.overcommit_memory": "0"}))
+    by_concern = result["proposed_by_concern"]
+    assert by_concern == {
+        "sysv_ipc": {"kernel.shmmax": 56, "kernel.shmall": 1, "kernel.shmmni": 1, "kernel.sem": "17 136 0 8"},
+        "hugepages": {"vm.nr_hugepages": 74},
+        "overcommit": {"vm.overcommit_memory": 2},
+    }
+    merged = {}
+    for keys in by_concern.values():
+        assert not set(keys) & set(merged)
+        merged.update(keys)
+    assert merged == result["proposed"]
+
+
+def test_freebsd_proposes_only_sysv_ipc():
+    result = plan("freebsd", {"page_size": 4096}, [dict(CLUSTER_96)],
+                  current={name: "0" for name in FREEBSD_DEFAULTS})
+    assert list(result["proposed_by_concern"]) == ["sysv_ipc"]
+    assert result["proposed_by_concern"]["sysv_ipc"] == result["proposed"] != {}
+
+
 def test_current_comes_from_host_sysctl():
     host = dict(HOST, sysctl=dict(LINUX_DEFAULTS))
     assert plan("linux", host, [dict(CLUSTER_96)])["proposed"] == {
