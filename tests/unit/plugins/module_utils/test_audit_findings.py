@@ -7,35 +7,12 @@ fresh Debian host's findings are gone once the roles' settings are in force."""
 from __future__ import annotations
 
 import pytest
-from audit_inputs import CONVERGED_UNIT, POLICY, bare_host, cluster, container_host, kernel, live, service, service_entry
+from audit_inputs import POLICY, cluster, container_host, converged_debian, fresh_debian
 
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_findings import all_checks, audit_host, platform_checks
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import SEVERITIES, STATUSES, AuditInputError
 
 RECORD_KEYS = {"host", "id", "severity", "status", "verifiable", "reason", "cluster", "evidence", "risk", "fix"}
-
-
-def fresh_debian(host=None):
-    """A Debian host as installed: PostgreSQL 15 from Debian, nothing hardened."""
-    host = host or bare_host(thp="always")
-    item = cluster(server_version="15.4 (Debian 15.4-2.pgdg120+1)")
-    return {"host": host, "clusters": [item], "kernel": kernel(host, [item]),
-            "service": service([service_entry(item)])}
-
-
-def converged_debian():
-    """The same host with what the roles write in force (docs/design.md data flow)."""
-    host = bare_host(thp="never", **{"vm.overcommit_memory": "2", "vm.overcommit_ratio": "90", "vm.swappiness": "1",
-                                     "vm.nr_hugepages": "74"})
-    host["commit_limit_kb"] = 22079276
-    item = cluster(server_version="15.4 (Debian 15.4-2.pgdg120+1)", data_sync_retry="off")
-    plan = kernel(host, [item])
-    # 74 pages of 2048 kB: the memlock role pg_service asks for (hugepages.hugepage_lock_bytes)
-    limits = {"nofile": "65536:65536", "nproc": "65536:65536", "memlock": "155189248:155189248"}
-    state = live(score=-1000, limits=limits)
-    entry = service_entry(item, live_state=state, unit_properties=dict(CONVERGED_UNIT, LimitMEMLOCK="155189248",
-                                                                        LimitMEMLOCKSoft="155189248"))
-    return {"host": host, "clusters": [item], "kernel": plan, "service": service([entry])}
 
 
 def findings(records):
