@@ -114,9 +114,9 @@ def check_sysv(host, kernel):
                           "proposed": (kernel.get("proposed") or {}).get(name)}
     below = sorted(name for name, item in evidence.items() if item["proposed"] is not None)
     unknown = sorted(name for name, item in evidence.items() if item["current"] is None)
+    evidence = {"limits": evidence, "below": below, "boot_only": list(kernel.get("boot_only") or [])}
     if below:
-        return [finding(SYSV_BELOW_NEED, None, dict(evidence=evidence, below=below,
-                                                    boot_only=list(kernel.get("boot_only") or [])))]
+        return [finding(SYSV_BELOW_NEED, None, evidence)]
     if unknown:
         return [not_verifiable(SYSV_BELOW_NEED, None, "the kernel does not show %s here" % ", ".join(unknown),
                                evidence)]

@@ -154,6 +154,7 @@ def check_limits(host, entry, cluster, policy):
                               "unit": su.render_limit(unit[name]) if name in unit else None}
         if live[name][0] < need[name]:
             below.append((name, unit_key))
+    evidence = {"limits": evidence, "below": [key for dummy, key in below]}
     if not below:
         return passed(LIMITS_BELOW_NEED, cluster, evidence)
     granted_less = all(name in unit and unit[name][0] >= need[name] for name, dummy in below)
@@ -161,7 +162,7 @@ def check_limits(host, entry, cluster, policy):
         # The unit asks for enough; a container's PID 1 without CAP_SYS_RESOURCE grants no more than its own limits.
         return not_verifiable(LIMITS_BELOW_NEED, cluster, "the unit gives enough, but this container's PID 1 grants "
                               "no more than its own hard limits", evidence)
-    return finding(LIMITS_BELOW_NEED, cluster, dict(evidence, below=[key for dummy, key in below]))
+    return finding(LIMITS_BELOW_NEED, cluster, evidence)
 
 
 def check_restart(entry, cluster):

@@ -33,7 +33,7 @@ def test_sysv_limits_below_what_a_9_6_cluster_needs():
     assert record["severity"] == "high"
     assert record["cluster"] is None
     assert record["evidence"]["below"] == ["kernel.sem", "kernel.shmmni"]
-    sem = record["evidence"]["evidence"]["kernel.sem"]
+    sem = record["evidence"]["limits"]["kernel.sem"]
     assert sem == {"current": "250 100 32 4", "required": {"semmsl": 17, "semmns": 136, "semmni": 8},
                    "proposed": "250 136 32 8"}
 
@@ -41,14 +41,15 @@ def test_sysv_limits_below_what_a_9_6_cluster_needs():
 def test_sysv_limits_that_cover_the_need_pass():
     record = one(run(bare_host(), [cluster(version="9.6", name="9.6/main")]), "kernel.sysv_below_need")
     assert record["status"] == "pass"
-    assert set(record["evidence"]) == {"kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni"}
+    assert set(record["evidence"]["limits"]) == {"kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni"}
+    assert record["evidence"]["below"] == []
 
 
 def test_posix_semaphores_leave_kernel_sem_out():
     # From 10 on Linux PostgreSQL uses POSIX semaphores: a tiny kernel.sem is no finding.
     record = one(run(bare_host(**{"kernel.sem": "1 1 1 1"}), [cluster(version="15")]), "kernel.sysv_below_need")
     assert record["status"] == "pass"
-    assert "kernel.sem" not in record["evidence"]
+    assert "kernel.sem" not in record["evidence"]["limits"]
 
 
 def test_an_unreadable_sysv_limit_is_not_verifiable():

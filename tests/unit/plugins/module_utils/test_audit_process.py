@@ -104,7 +104,7 @@ def test_live_limits_below_the_roles_limits():
     record = one(run([entry(cluster(huge_pages="off"))]), "process.limits_below_need")
     assert record["status"] == "finding"
     assert record["evidence"]["below"] == ["LimitNOFILE", "LimitNPROC"]
-    assert record["evidence"]["LimitNOFILE"] == {"live": "1024:524288", "need": "65536", "unit": "1024:524288"}
+    assert record["evidence"]["limits"]["LimitNOFILE"] == {"live": "1024:524288", "need": "65536", "unit": "1024:524288"}
 
 
 def test_memlock_below_the_huge_pages_the_cluster_maps():
@@ -114,7 +114,7 @@ def test_memlock_below_the_huge_pages_the_cluster_maps():
     record = one(run([entry(item, live_state=live(limits=limits), unit_properties=CONVERGED_UNIT)]),
                  "process.limits_below_need")
     assert record["evidence"]["below"] == ["LimitMEMLOCK"]
-    assert record["evidence"]["LimitMEMLOCK"]["need"] == "150994944"
+    assert record["evidence"]["limits"]["LimitMEMLOCK"]["need"] == "150994944"
 
 
 def test_live_limits_at_the_need_pass():
@@ -123,6 +123,9 @@ def test_live_limits_at_the_need_pass():
     record = one(run([entry(item, live_state=live(limits=limits), unit_properties=CONVERGED_UNIT)]),
                  "process.limits_below_need")
     assert record["status"] == "pass"
+    assert record["evidence"]["below"] == []
+    assert record["evidence"]["limits"]["LimitMEMLOCK"] == {"live": "infinity:infinity", "need": "150994944",
+                                                            "unit": "8388608:8388608"}
 
 
 def test_a_container_clamping_what_the_unit_gives_is_not_verifiable():

@@ -256,3 +256,14 @@ def test_parse_server_version(text, major, minor):
 def test_parse_server_version_refuses_what_is_not_a_supported_release(text):
     with pytest.raises(VersionError):
         parse_server_version(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(VERSIONS)), st.integers(min_value=0, max_value=40))
+def test_fsync_fix_stays_in_later_minors(major, minor):
+    # Once a minor has the fix, every later minor of the branch has it (docs/postgres-kernel-facts.md §7).
+    info = VERSIONS[major]
+    if fsync_panics(info, minor):
+        assert fsync_panics(info, minor + 1)
+    fixed = fsync_fixed_release(info)
+    assert fsync_panics(info, minor) is (fixed is not None and minor >= int(fixed.rsplit(".", 1)[1]))
