@@ -32,7 +32,7 @@ VersionInfo = namedtuple(
         "has_huge_pages",           # huge_pages, 9.4+ (docs/postgres-kernel-facts.md §3, §9)
         "has_huge_page_size",       # huge_page_size, 14+ (docs/postgres-kernel-facts.md §3)
         # First minor that PANICs on fsync failure; 0 = all; None = none (docs/postgres-kernel-facts.md §7).
-        # No code reads it yet: the fleet audit (issue 16) will.
+        # Read by the fleet audit through fsync_panics() and fsync_fixed_release() below.
         "fsync_panic_minor",
     ],
 )
@@ -189,6 +189,46 @@ def directory_major(version):
 DSM_SINCE = (9, 4)
 DSM_ITEM_PINNED_SINCE = (10,)
 DSM_MAIN_REGION_SINCE = (14,)
+
+
+def parse_server_version(text):
+    """(VersionInfo, minor or None) from what `SHOW server_version` prints:
+    '15.4 (Debian 15.4-2.pgdg120+1)', '9.6.24', '16beta1' (no minor).
+    Raises VersionError for text without a supported version."""
+    match = re.match(r"^\s*(\d+(?:\.\d+){0,2})", str(text or ""))
+    if not match:
+        raise VersionError("server_version: %r is not a PostgreSQL version" % (text,))
+    return parse_version(match.group(1), name="server_version")
+
+
+def fsync_panics(info, minor):
+    """Whether release `info`.`minor` PANICs on an fsync failure instead of
+    retrying it (docs/postgres-kernel-facts.md §7): True or False, None when
+    the minor is unknown and decides it."""
+    first = info.fsync_panic_minor
+    if first is None:
+        return False
+    if first == 0:
+        return True
+    return None if minor is None else minor >= first
+
+
+def fsync_fixed_release(info):
+    """The first release of the major `info` with the fsync PANIC ('9.6.12',
+    '11.2', '12.0'); None when no release of that major has it
+    (docs/postgres-kernel-facts.md §7)."""
+    if info.fsync_panic_minor is None:
+        return None
+    return "%s.%d" % (info.major, info.fsync_panic_minor)
+
+
+def fsync_fixed_majors():
+    """'9.4.21, 9.5.16, 9.6.12, 10.7, 11.2, every release from 12': the releases to
+    move to from a major that has none (docs/postgres-kernel-facts.md §7)."""
+    rows = sorted(VERSIONS.values(), key=lambda info: info.key)
+    patched = [fsync_fixed_release(info) for info in rows if info.fsync_panic_minor]
+    whole = [info.major for info in rows if info.fsync_panic_minor == 0]
+    return ", ".join(patched + (["every release from %s" % whole[0]] if whole else []))
 
 
 def at_least(key, first):

@@ -21,6 +21,10 @@ from hypothesis import strategies as st
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import (
     VERSIONS,
     VersionError,
+    fsync_fixed_majors,
+    fsync_fixed_release,
+    fsync_panics,
+    parse_server_version,
     parse_version,
     server_defaults,
 )
@@ -205,3 +209,61 @@ def test_server_defaults(key, shared_buffers, wal_senders, workers, shm_type, hp
     got = server_defaults(key)
     assert (got["shared_buffers"], got["max_wal_senders"], got["max_worker_processes"],
             got["shared_memory_type"], got["huge_page_size"]) == (shared_buffers, wal_senders, workers, shm_type, hp_size)
+
+
+# docs/postgres-kernel-facts.md §7, typed in: the boundaries of each patched
+# branch, the majors that always have the fix and those that never do.
+@pytest.mark.parametrize("release, panics", [
+    ("9.4.20", False), ("9.4.21", True),
+    ("9.5.15", False), ("9.5.16", True),
+    ("9.6.11", False), ("9.6.12", True), ("9.6.24", True),
+    ("10.6", False), ("10.7", True),
+    ("11.1", False), ("11.2", True),
+    ("12.0", True), ("13.0", True), ("17.2", True), ("18.0", True),
+    ("9.3.25", False), ("9.2.24", False), ("9.3", False),
+    ("9.6", None), ("11", None), ("12", True),
+])
+def test_fsync_panics(release, panics):
+    info, minor = parse_version(release)
+    assert fsync_panics(info, minor) is panics
+
+
+@pytest.mark.parametrize("major, release", [
+    ("9.2", None), ("9.3", None), ("9.4", "9.4.21"), ("9.5", "9.5.16"), ("9.6", "9.6.12"),
+    ("10", "10.7"), ("11", "11.2"), ("12", "12.0"), ("18", "18.0"),
+])
+def test_fsync_fixed_release(major, release):
+    assert fsync_fixed_release(VERSIONS[major]) == release
+
+
+def test_fsync_fixed_majors_names_each_patched_release_and_the_first_whole_major():
+    assert fsync_fixed_majors() == "9.4.21, 9.5.16, 9.6.12, 10.7, 11.2, every release from 12"
+
+
+@pytest.mark.parametrize("text, major, minor", [
+    ("15.4 (Debian 15.4-2.pgdg120+1)", "15", 4),
+    ("9.6.24", "9.6", 24),
+    ("17.2", "17", 2),
+    ("16beta1", "16", None),
+    (" 10.6 ", "10", 6),
+])
+def test_parse_server_version(text, major, minor):
+    info, found = parse_server_version(text)
+    assert (info.major, found) == (major, minor)
+
+
+@pytest.mark.parametrize("text", ["", None, "PostgreSQL 15", "8.4.22", "99.1"])
+def test_parse_server_version_refuses_what_is_not_a_supported_release(text):
+    with pytest.raises(VersionError):
+        parse_server_version(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(VERSIONS)), st.integers(min_value=0, max_value=40))
+def test_fsync_fix_stays_in_later_minors(major, minor):
+    # Once a minor has the fix, every later minor of the branch has it (docs/postgres-kernel-facts.md §7).
+    info = VERSIONS[major]
+    if fsync_panics(info, minor):
+        assert fsync_panics(info, minor + 1)
+    fixed = fsync_fixed_release(info)
+    assert fsync_panics(info, minor) is (fixed is not None and minor >= int(fixed.rsplit(".", 1)[1]))

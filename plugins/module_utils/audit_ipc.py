@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet audit, IPC (Linux): logind's RemoveIPC against the server users, and
+the shared memory a dead cluster leaves behind.
+
+Reads the result of pg_service_units: `logind` (its RemoveIPC verdict,
+logind.remove_ipc_verdict), `server_users`, and per cluster `restart` and
+`reasons`. No fact module lists SysV segments or /dev/shm files (only
+pg_ipc_cleanup does, for one stopped cluster when it cleans up), so a dead
+cluster is found by pg_service_units' "crashed" verdict: after an unclean
+stop its segment and DSM files stay (docs/postgres-kernel-facts.md §1, §6).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.pghost.hardening.plugins.module_utils.audit_process import service_entries, service_problem
+from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import Check, finding, not_verifiable, passed
+
+LOGIND_REMOVE_IPC = Check(
+    "ipc.logind_remove_ipc", "high",
+    "with RemoveIPC=yes logind deletes a non-system server user's shared memory and semaphores when the user's last "
+    "session ends, and every new connection fails until a restart (docs/postgres-kernel-facts.md §5)",
+    "role pg_service (pg_service_logind: true) writes RemoveIPC=no")
+STALE_LEFTOVERS = Check(
+    "ipc.stale_leftovers", "high",
+    "a cluster that was killed, not stopped, leaves its SysV segment and DSM files behind, and its next start runs "
+    "crash recovery (docs/postgres-kernel-facts.md §1, §6)",
+    "role pg_service (pg_service_restart: if_needed) stops, runs pg_ipc_cleanup and starts the cluster")
+CHECKS = (LOGIND_REMOVE_IPC, STALE_LEFTOVERS)
+
+
+def check_logind(service):
+    logind = service.get("logind") or {}
+    users = service.get("server_users") or {}
+    evidence = {"remove_ipc": logind.get("remove_ipc"), "verdict": logind.get("verdict"),
+                "non_system_users": sorted(name for name, info in users.items() if not info.get("system"))}
+    if logind.get("needs_remove_ipc_no") is None:
+        return not_verifiable(LOGIND_REMOVE_IPC, None, "pg_service_units gave no logind verdict", evidence)
+    if logind["needs_remove_ipc_no"]:
+        return finding(LOGIND_REMOVE_IPC, None, evidence)
+    return passed(LOGIND_REMOVE_IPC, None, evidence)
+
+
+def check_leftovers(entry, cluster):
+    if entry.get("restart") == "no unit":
+        return not_verifiable(STALE_LEFTOVERS, cluster, "no systemd unit is known for this cluster")
+    evidence = {"restart": entry.get("restart"), "reasons": list(entry.get("reasons") or []),
+                "objects": "not listed: no fact module reads /proc/sysvipc or /dev/shm"}
+    if entry.get("restart") == "crashed":
+        return finding(STALE_LEFTOVERS, cluster, evidence)
+    return passed(STALE_LEFTOVERS, cluster, evidence)
+
+
+def audit(facts, policy):
+    """IPC records for one Linux host (`policy` is not needed)."""
+    problem = service_problem(facts.get("host") or {}, facts.get("service"))
+    if problem:
+        return [not_verifiable(LOGIND_REMOVE_IPC, None, problem)] + [
+            not_verifiable(STALE_LEFTOVERS, cluster, problem) for cluster in facts.get("clusters") or []]
+    return [check_logind(facts["service"])] + [check_leftovers(entry, cluster) for entry, cluster in service_entries(facts)]
