@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Role pg_jail's sysvipc_new path: per jail what was written and whether it waits
-for a restart (docs/postgres-kernel-facts.md §8).
+"""Role pg_jail's sysvipc_new path: which jails to configure, and per jail what was
+written and whether it waits for a restart (docs/postgres-kernel-facts.md §8).
 
 jail(8) reads sysvshm/sysvsem/sysvmsg when it creates the jail: a running
 jail keeps the namespace it was created with, so it is pending when it runs,
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.jail_conf import IPC_PARAMS
 
+# From jail_conf's list, so that the role and this file never restate the keys.
 ALL_NEW = dict((param, "new") for param in IPC_PARAMS)
 
 
@@ -38,6 +39,12 @@ def _state(target, pending, live_new):
     if target.get("running"):
         return "running with %s" % target.get("ipc_mode")
     return "not running; new from its next start"
+
+
+def to_configure(targets):
+    """The names of the jails whose configuration (a stanza pg_jail_ipc can write
+    to) does not yet give them all three IPC params as new."""
+    return [target["name"] for target in targets if _configured(target) and target.get("ipc_config") != ALL_NEW]
 
 
 def ipc_status(targets, written_jails, jail_conf, jail_conf_d, check_mode):

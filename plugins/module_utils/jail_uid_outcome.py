@@ -8,6 +8,8 @@
   target_plan(plan, targets, apply, check_mode) -> {range, changed, apply, jails, lines, status, blocked}
     built from target_lines (plan entries + where + one line), status_entries
     (report fields by jail) and missing_location (jails that cannot be changed)
+  applied_status(jail, reown, others)       -> the report fields once a jail's ids are changed
+  failure_reason(ansible_failed_result)     -> what the failed step said, for the rescue
 """
 
 from __future__ import annotations
@@ -101,3 +103,46 @@ def target_plan(result, targets, apply, check_mode):
         "status": status_entries(jails),
         "blocked": missing_location(jails),
     }
+
+
+def _applied_ids(kind, jail):
+    if jail["change_" + kind]:
+        return "%s %s -> %s" % (kind, jail[kind], jail["target_" + kind])
+    return "keeps %s %s" % (kind, jail[kind])
+
+
+def applied_status(jail, reown, others=None):
+    """The report fields of a jail whose ids were just changed (tasks/apply_uid.yml):
+    restart_pending, restart, reowned and line.
+
+    jail: an entry of target_plan's jails; reown: pg_reown's result; others:
+    the registered `pgrep -l` of processes still running as the old uid
+    (skipped when the jail is not running or keeps its uid). They are named
+    because they keep the old uid until someone restarts them.
+    """
+    totals = reown["totals"]
+    running = bool(jail.get("running"))
+    line = "jail %s: %s %s, %s; applied, %s owner/group changes on %s entries; %s" % (
+        jail["name"], jail["user"], _applied_ids("uid", jail), _applied_ids("gid", jail),
+        totals["uid_changed"] + totals["gid_changed"], totals["dirs"] + totals["files"],
+        "PostgreSQL restarted and accepts connections" if running
+        else "the jail is not running, PostgreSQL starts with the new ids with it")
+    still = (others or {}).get("stdout_lines") or []
+    if still:
+        line += "; still running as uid %s until restarted: %s" % (jail["uid"], ", ".join(still))
+    return {"restart_pending": False, "restart": "done" if running else "not needed", "reowned": totals,
+            "line": line}
+
+
+def _said(result):
+    return str(result.get("stdout") or result.get("stderr") or result.get("msg") or "").strip()
+
+
+def failure_reason(failed):
+    """What the failed task of apply_uid.yml said (its ansible_failed_result).
+
+    A loop's own msg is only "One or more items failed", so the failed items'
+    output is named first, one after the other.
+    """
+    items = [_said(result) for result in failed.get("results") or () if result.get("failed")]
+    return "; ".join(items) or str(failed.get("msg") or failed.get("stderr") or "").strip()

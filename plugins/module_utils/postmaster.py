@@ -160,3 +160,17 @@ def postmaster_alive(files, platform, pid, data_directory):
     "unknown" (a postgres process, or a live pid without /proc, whose directory
     cannot be read: counted as alive, the safe answer for cleanup and restarts)."""
     return postmaster_state(files, platform, pid, data_directory).state in ("running", "unknown")
+
+
+def pg_isready_args(pid_file):
+    """pg_isready's -p and -h for the server of a PidFile: the port of line 4, and
+    the first socket directory (line 5), else the first listen address (line 6),
+    where "*" (every address) or none means localhost. A server without Unix
+    sockets is only reachable over TCP, and pg_isready cannot connect to "*"."""
+    if pid_file.socket_dir:
+        host = pid_file.socket_dir
+    elif pid_file.listen_addr in (None, "*"):
+        host = "localhost"
+    else:
+        host = pid_file.listen_addr
+    return ["-p", str(pid_file.port), "-h", host]

@@ -117,23 +117,6 @@ def render_limit(pair):
     return "%s:%s" % (render_limit_value(pair[0]), render_limit_value(pair[1]))
 
 
-def parse_show(text):
-    """`systemctl show -p ... UNIT...` -> [{property: value}] one per unit (blank-line separated)."""
-    blocks, current = [], {}
-    for line in (text or "").splitlines():
-        if not line.strip():
-            if current:
-                blocks.append(current)
-                current = {}
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[key] = value
-    if current:
-        blocks.append(current)
-    return blocks
-
-
 def parse_environ(raw):
     """/proc/<pid>/environ bytes -> {name: value}."""
     env = {}

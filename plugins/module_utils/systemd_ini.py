@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""systemd unit and configuration file syntax (unit files, drop-ins, logind.conf)."""
+"""systemd syntax: unit and configuration files (unit files, drop-ins, logind.conf) and
+`systemctl show` output."""
 
 from __future__ import annotations
 
@@ -29,3 +30,20 @@ def parse_systemd_ini(text):
         if sep:
             entries.append((section, key.strip(), value.strip()))
     return entries
+
+
+def parse_show(text):
+    """`systemctl show -p ... UNIT...` -> [{property: value}] one per unit (blank-line separated)."""
+    blocks, current = [], {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key] = value
+    if current:
+        blocks.append(current)
+    return blocks

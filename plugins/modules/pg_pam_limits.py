@@ -232,7 +232,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils import host_limit
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError, cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
-from ansible_collections.pghost.hardening.plugins.module_utils.service_units import parse_show
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_show
 
 # Places read on the target; unit tests point them elsewhere.
 NR_OPEN = "/proc/sys/fs/nr_open"

@@ -239,6 +239,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.file_write import
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import CAP_SYS_RESOURCE, has_capability
 from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import pid_file_liveness
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_show
 
 SHOW_UNIT = ("Id", "LoadState", "ActiveState", "Result", "ExecMainCode", "ExecMainStatus", "FragmentPath",
              "DropInPaths") + service_plan.SHOW_VERIFY
@@ -249,7 +250,7 @@ def systemctl_show(module, systemctl, properties, units=()):
     rc, out, err = module.run_command([systemctl, "show", "-p", ",".join(properties)] + list(units))
     if rc != 0:
         module.fail_json(msg="systemctl show %s failed: %s" % (" ".join(units), (err or out).strip()))
-    return su.parse_show(out)
+    return parse_show(out)
 
 
 def show_units(module, systemctl, units):

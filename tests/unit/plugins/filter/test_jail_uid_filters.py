@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.pghost.hardening.plugins.filter import jail_uid_plan_outcome, jail_uid_target_plan
+from ansible_collections.pghost.hardening.plugins.filter import (
+    jail_uid_applied_status,
+    jail_uid_failure_reason,
+    jail_uid_plan_outcome,
+    jail_uid_target_plan,
+)
 
 OUTCOME = jail_uid_plan_outcome.FilterModule().filters()
 TARGET = jail_uid_target_plan.FilterModule().filters()
@@ -36,3 +41,18 @@ def test_outcome_failure_is_data():
     outcome = OUTCOME["jail_uid_plan_outcome"]([jail("a", 70)], {}, [9, 8], with_postgresql=["a"])
     assert outcome["ok"] is False
     assert outcome["error"] == "reserved_range 9-8 is empty: the low end is above the high end"
+
+
+def test_applied_status_and_failure_reason_filters():
+    applied = jail_uid_applied_status.FilterModule().filters()
+    reason = jail_uid_failure_reason.FilterModule().filters()
+    assert set(applied) == {"jail_uid_applied_status"}
+    assert set(reason) == {"jail_uid_failure_reason"}
+    entry = {"name": "b", "user": "pgsql", "uid": 70, "gid": 70, "target_uid": 9, "target_gid": 9,
+             "change_uid": True, "change_gid": False, "running": False}
+    totals = {"uid_changed": 2, "gid_changed": 0, "dirs": 1, "files": 1}
+    assert applied["jail_uid_applied_status"](entry, {"totals": totals})["line"] == (
+        "jail b: pgsql uid 70 -> 9, keeps gid 70; applied, 2 owner/group changes on 2 entries; "
+        "the jail is not running, PostgreSQL starts with the new ids with it")
+    assert reason["jail_uid_failure_reason"]({"msg": "One or more items failed",
+                                              "results": [{"failed": True, "stderr": "no"}]}) == "no"

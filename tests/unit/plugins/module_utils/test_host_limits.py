@@ -8,7 +8,7 @@ import os
 import pytest
 
 from ansible_collections.pghost.hardening.plugins.module_utils import host_limits
-from ansible_collections.pghost.hardening.plugins.module_utils.service_units import parse_show
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_show
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "systemd")
 INF = host_limits.INFINITY

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.pghost.hardening.plugins.module_utils.jail_uid_outcome import plan_outcome, target_plan
+import pytest
+
+from ansible_collections.pghost.hardening.plugins.module_utils.jail_uid_outcome import (
+    applied_status, failure_reason, plan_outcome, target_plan)
 
 
 def jail(name, uid, gid=None, has_postgresql=True):
@@ -71,3 +74,71 @@ def test_target_plan_applied_and_missing_data_directory():
     not_applied = target_plan(result, [target("b")], apply=False, check_mode=False)
     assert not_applied["lines"][0].endswith("; not applied (pg_jail_restart is false)")
     assert not_applied["blocked"] == []
+
+
+def applied_jail(change_uid=True, change_gid=True, running=True):
+    return {"name": "pg1", "user": "postgres", "uid": 770, "gid": 771, "target_uid": 20000, "target_gid": 20001,
+            "change_uid": change_uid, "change_gid": change_gid, "running": running}
+
+
+REOWN = {"changed": True, "totals": {"uid_changed": 13, "gid_changed": 12, "dirs": 4, "files": 10}}
+SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+
+def test_applied_status_of_a_running_jail():
+    out = applied_status(applied_jail(), REOWN, {"rc": 1, "stdout": "", "stdout_lines": []})
+    assert out == {"restart_pending": False, "restart": "done", "reowned": REOWN["totals"],
+                   "line": "jail pg1: postgres uid 770 -> 20000, gid 771 -> 20001; applied, 25 owner/group changes "
+                           "on 14 entries; PostgreSQL restarted and accepts connections"}
+
+
+def test_applied_status_of_a_stopped_jail_that_keeps_its_gid():
+    out = applied_status(applied_jail(change_gid=False, running=False), REOWN, SKIPPED)
+    assert out["restart"] == "not needed"
+    assert out["line"] == ("jail pg1: postgres uid 770 -> 20000, keeps gid 771; applied, 25 owner/group changes on "
+                           "14 entries; the jail is not running, PostgreSQL starts with the new ids with it")
+
+
+def test_applied_status_keeping_the_uid():
+    line = applied_status(applied_jail(change_uid=False), REOWN, SKIPPED)["line"]
+    assert line.startswith("jail pg1: postgres keeps uid 770, gid 771 -> 20001; applied, ")
+
+
+@pytest.mark.parametrize("others", [None, SKIPPED, {"rc": 1, "stdout_lines": []}])
+def test_applied_status_names_no_other_process_when_there_is_none(others):
+    assert "still running" not in applied_status(applied_jail(), REOWN, others)["line"]
+
+
+def test_applied_status_names_the_processes_that_keep_the_old_uid():
+    others = {"rc": 0, "stdout": "4001 pgbouncer\n4002 postgres_exporter",
+              "stdout_lines": ["4001 pgbouncer", "4002 postgres_exporter"]}
+    assert applied_status(applied_jail(), REOWN, others)["line"].endswith(
+        "; PostgreSQL restarted and accepts connections; still running as uid 770 until restarted: "
+        "4001 pgbouncer, 4002 postgres_exporter")
+
+
+@pytest.mark.parametrize("failed, expected", [
+    # A loop: only its failed items, each by stdout, else stderr, else msg, trimmed.
+    ({"msg": "One or more items failed", "results": [
+        {"failed": False, "stdout": "fine"},
+        {"failed": True, "stdout": "  out  \n", "stderr": "err"},
+        {"failed": True, "stdout": "", "stderr": "pw: user 'postgres' disappeared\n"},
+        {"failed": True, "msg": "non-zero return code"},
+        {"stdout": "no failed key"},
+    ]}, "out; pw: user 'postgres' disappeared; non-zero return code"),
+    # One task: its msg, else its stderr.
+    ({"msg": "  PostgreSQL processes (pids 3001) still run  ", "stderr": "x"},
+     "PostgreSQL processes (pids 3001) still run"),
+    ({"msg": "", "stderr": "pw: group busy\n", "rc": 1}, "pw: group busy"),
+    ({"rc": 1}, ""),
+    # A loop whose items all passed (its until gave up): the task's own message.
+    ({"msg": "Retries exceeded", "results": [{"failed": False, "stdout": "x"}]}, "Retries exceeded"),
+])
+def test_failure_reason(failed, expected):
+    assert failure_reason(failed) == expected
+
+
+def test_failure_reason_keeps_a_failed_item_that_said_nothing():
+    # As the role's Jinja did: the empty item still takes its place in the join.
+    assert failure_reason({"msg": "m", "results": [{"failed": True}, {"failed": True, "stderr": "b"}]}) == "; b"
+    assert failure_reason({"msg": "m", "results": [{"failed": True}]}) == "m"

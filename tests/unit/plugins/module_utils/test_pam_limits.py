@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.pghost.hardening.plugins.module_utils import pam_limits
-from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import ClusterError
 from ansible_collections.pghost.hardening.plugins.module_utils.host_limits import manager_limits, parse_proc_limits
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import (
@@ -29,6 +28,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits import
 from ansible_collections.pghost.hardening.plugins.module_utils.pam_limits_plan import (
     asked_limits, check_user_name, describe, memlock_floors, parse_memlock, plan,
 )
+from ansible_collections.pghost.hardening.plugins.module_utils.systemd_ini import parse_show
 
 CONF = "/etc/security/limits.conf"
 OWN = "/etc/security/limits.d/60-pghost-postgresql.conf"
@@ -76,7 +76,7 @@ DefaultLimitNPROCSoft=62502
 
 def parse_systemd_defaults(text):
     """What the module makes of `systemctl show -p DefaultLimit...`: the session's inherited limits."""
-    return inherited_from_systemd(manager_limits((su.parse_show(text) or [{}])[0]))
+    return inherited_from_systemd(manager_limits((parse_show(text) or [{}])[0]))
 
 
 INHERITED = parse_systemd_defaults(SYSTEMD_SHOW)

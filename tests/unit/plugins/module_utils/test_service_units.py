@@ -66,12 +66,6 @@ def test_render_limit():
     assert su.render_limit((65536, INF)) == "65536:infinity"
 
 
-def test_parse_show_blocks():
-    text = "Id=a.service\nLoadState=loaded\n\nId=b.service\nLoadState=not-found\nDropInPaths=\n"
-    assert su.parse_show(text) == [{"Id": "a.service", "LoadState": "loaded"},
-                                   {"Id": "b.service", "LoadState": "not-found", "DropInPaths": ""}]
-
-
 def test_parse_environ():
     raw = b"PATH=/bin\0PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj\0EMPTY=\0junk\0"
     assert su.parse_environ(raw) == {"PATH": "/bin", "PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj", "EMPTY": ""}

@@ -39,7 +39,7 @@ def unit_show(root, calls):
     dropins = sorted(os.listdir(os.path.join(str(root), DROPIN_DIR.lstrip("/")))) if exists(root, DROPIN_DIR) else []
     texts = [read(root, "/lib/systemd/system/postgresql@.service")] + [
         read(root, "%s/%s" % (DROPIN_DIR, name)) for name in dropins]
-    manager = host_limits.manager_limits(su.parse_show(MANAGER_SHOW)[0])
+    manager = host_limits.manager_limits(systemd_ini.parse_show(MANAGER_SHOW)[0])
     base = su.unit_baseline(texts, manager)
     lines = ["Id=%s" % UNIT, "LoadState=loaded", calls["state"].strip(),
              "FragmentPath=/lib/systemd/system/postgresql@.service",
