@@ -70,6 +70,9 @@ def cluster(version="15", name="15/main", running=True, pid=4242, **settings):
         item["dynamic_shared_memory_type"] = "posix"
     else:
         item["huge_pages"] = None
+    # Only keys pg_host_facts reports, so a check cannot rest on a key no module gives it.
+    unknown = sorted(set(settings) - set(CLUSTER_KEYS))
+    assert not unknown, "not a pghost_clusters_found key: %s" % ", ".join(unknown)
     item.update(settings)
     return item
 
