@@ -304,7 +304,7 @@ clusters:
         - The fleet audit compares the minor with the first release that
           PANICs on an fsync failure.
       type: str
-      sample: 15.10 (Debian 15.10-0+deb12u1)
+      sample: 15.18 (Debian 15.18-0+deb12u1)
     data_sync_retry:
       description:
         - C(on) or C(off); null where the release has no such setting (before

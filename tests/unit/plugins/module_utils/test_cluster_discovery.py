@@ -312,7 +312,7 @@ def test_normalize_setting(name, value, unit, expected):
         "max_connections": 100, "autovacuum_max_workers": 3, "max_worker_processes": 8, "max_wal_senders": 10,
         "shared_buffers": "128MB", "shared_memory_type": "mmap", "dynamic_shared_memory_type": "posix",
         "huge_pages": "try", "huge_page_size": "0", "shared_memory_size_mb": 143,
-        "shared_memory_size_in_huge_pages": 72, "server_version": "15.10 (Debian 15.10-0+deb12u1)",
+        "shared_memory_size_in_huge_pages": 72, "server_version": "15.18 (Debian 15.18-0+deb12u1)",
         "data_sync_retry": "off"}),
     # 9.6.11 predates the fsync fix: pg_settings has no data_sync_retry row
     ("pg_settings-96.txt", {
@@ -337,7 +337,7 @@ def test_settings_query_names_every_setting():
 
 
 @pytest.mark.parametrize("server_version, asked", [
-    ("15.10 (Debian 15.10-0+deb12u1)", True),
+    ("15.18 (Debian 15.18-0+deb12u1)", True),
     ("11.2", True), ("11.1", False),
     ("9.4.21", True), ("9.4.20", False),
     ("9.3.25", False),
@@ -377,7 +377,7 @@ def test_discover_debian_running(tmp_path, as_root):
         "max_worker_processes": 8, "max_wal_senders": 10, "shared_buffers": "128MB", "shared_memory_type": "mmap",
         "dynamic_shared_memory_type": "posix", "huge_pages": "try", "huge_page_size": "0",
         "shared_memory_size_mb": 143, "shared_memory_size_in_huge_pages": 72, "num_os_semaphores": None,
-        "server_version": "15.10 (Debian 15.10-0+deb12u1)", "data_sync_retry": "off", "errors": [],
+        "server_version": "15.18 (Debian 15.18-0+deb12u1)", "data_sync_retry": "off", "errors": [],
     }
     # one psql round trip, as the owner, through the socket named in postmaster.pid
     assert len(module.calls) == 1
