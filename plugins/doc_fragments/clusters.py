@@ -99,6 +99,12 @@ options:
       settings_source:
         description: Where M(pghost.hardening.pg_host_facts) read the settings from.
         type: str
+      server_version:
+        description: The server's release as C(SHOW server_version) prints it, as M(pghost.hardening.pg_host_facts) reports it.
+        type: str
+      data_sync_retry:
+        description: C(on) or C(off), null where the release has no such setting, as M(pghost.hardening.pg_host_facts) reports it.
+        type: str
       errors:
         description: What M(pghost.hardening.pg_host_facts) could not read for this cluster.
         type: list

@@ -41,8 +41,9 @@ DATA_SYNC_RETRY_ON = Check(
     "after investigating how this operating system treats buffered data after a write-back failure")
 CHECKS = (MINOR_UNFIXED, NO_FIXED_RELEASE, DATA_SYNC_RETRY_ON)
 
-NO_MINOR = ("the server's minor release is not known: pg_host_facts reports the major from PG_VERSION "
-            "(no server_version)")
+NO_MINOR = ("the server's minor release is not known: pg_host_facts could not ask the server for server_version "
+            "and has only the major from PG_VERSION (the cluster's errors say why)")
+NO_RETRY = ("pg_host_facts could not ask the server for data_sync_retry (the cluster's errors say why)")
 
 
 def _release(cluster):
@@ -79,8 +80,7 @@ def check_cluster(cluster):
     retry = cluster.get("data_sync_retry")
     evidence = dict(evidence, data_sync_retry=retry)
     if retry is None:
-        records.append(not_verifiable(DATA_SYNC_RETRY_ON, cluster,
-                                      "pg_host_facts does not report data_sync_retry", evidence))
+        records.append(not_verifiable(DATA_SYNC_RETRY_ON, cluster, NO_RETRY, evidence))
     elif str(retry).lower() in ("on", "true", "yes", "1"):
         records.append(finding(DATA_SYNC_RETRY_ON, cluster, evidence))
     else:

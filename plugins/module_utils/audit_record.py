@@ -103,8 +103,9 @@ def policy_value(policy, name):
 
 def result_problem(result, module, refused="failed"):
     """Why a module's registered result cannot be judged, or None: it did not
-    run for this host, or it failed (`failed`, `msg`); `refused` is the verb."""
-    if not result:
+    run for this host (absent, or a task skipped by its condition), or it
+    failed (`failed`, `msg`); `refused` is the verb."""
+    if not result or result.get("skipped"):
         return "%s did not run for this host" % module
     if result.get("failed"):
         return "%s %s: %s" % (module, refused, result.get("msg"))

@@ -27,14 +27,14 @@ import re
 
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.pg_conf import read_pg_conf
-from ansible_collections.pghost.hardening.plugins.module_utils.pg_settings import SETTING_KEYS, read_settings
+from ansible_collections.pghost.hardening.plugins.module_utils.pg_settings import RELEASE_KEYS, SETTING_KEYS, read_settings
 from ansible_collections.pghost.hardening.plugins.module_utils.postmaster import postmaster_alive, read_pid_file
 from ansible_collections.pghost.hardening.plugins.module_utils.server_command import merge_unit_texts, parse_server_command, split_exec
 from ansible_collections.pghost.hardening.plugins.module_utils.shell_assign import expand_vars, parse_env_file, parse_rc_conf, shell_words
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import version_tuple
 
 CLUSTER_KEYS = ("name", "version", "data_directory", "config_file", "unit", "rc_name", "owner", "port",
-                "running", "pid", "settings_source") + SETTING_KEYS + ("errors",)
+                "running", "pid", "settings_source") + SETTING_KEYS + RELEASE_KEYS + ("errors",)
 
 DEBIAN_CONF_ROOT = "/etc/postgresql"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",

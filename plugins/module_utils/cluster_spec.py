@@ -67,6 +67,8 @@ REPORTED_OPTIONS = dict(
     running=dict(type="bool"),
     pid=dict(type="int"),
     settings_source=dict(type="str"),
+    server_version=dict(type="str"),
+    data_sync_retry=dict(type="str"),
     errors=dict(type="list", elements="str"),
 )
 

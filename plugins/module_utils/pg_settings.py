@@ -4,7 +4,9 @@
 """The settings that size the kernel, read from a cluster: one pg_settings query
 when it runs, `postgres -C NAME` when it is stopped (the server must be
 stopped for the runtime-computed values, docs/postgres-kernel-facts.md §3, §9),
-normalized to the cluster dict's keys and units.
+normalized to the cluster dict's keys and units. The same reads give the
+server's release and data_sync_retry, which the fleet audit's fsync checks
+judge (docs/postgres-kernel-facts.md §7, §7a).
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from ansible_collections.pghost.hardening.plugins.module_utils.units import (
     ceil_div,
     pg_size_bytes,
 )
-from ansible_collections.pghost.hardening.plugins.module_utils.versions import SETTINGS_SINCE, directory_major, has_setting, version_tuple
+from ansible_collections.pghost.hardening.plugins.module_utils.versions import (
+    SETTINGS_SINCE,
+    VersionError,
+    directory_major,
+    has_data_sync_retry,
+    has_setting,
+    parse_server_version,
+    version_tuple,
+)
 
 SETTING_NAMES = tuple(name for name, dummy in SETTINGS_SINCE)
 INT_SETTINGS = ("max_connections", "autovacuum_max_workers", "max_worker_processes", "max_wal_senders",
@@ -31,6 +41,10 @@ SETTING_KEYS = ("max_connections", "autovacuum_max_workers", "max_worker_process
                 "shared_buffers", "shared_memory_type", "dynamic_shared_memory_type", "huge_pages",
                 "huge_page_size", "shared_memory_size_mb", "shared_memory_size_in_huge_pages",
                 "num_os_semaphores")
+# The release with its minor (what `SHOW server_version` prints, distribution
+# suffix included) and data_sync_retry, which only the fixed minors have
+# (docs/postgres-kernel-facts.md §7, §7a); kept as the server prints them.
+RELEASE_KEYS = ("server_version", "data_sync_retry")
 # Computed at startup: `postgres -C` reports them only while the server is
 # stopped (docs/postgres-kernel-facts.md §3), so they are not asked of a running one.
 RUNTIME_COMPUTED = ("shared_memory_size", "shared_memory_size_in_huge_pages", "num_os_semaphores")
@@ -104,7 +118,7 @@ def parse_pg_settings(text):
     settings = {}
     for line in (text or "").splitlines():
         parts = line.split("|")
-        if len(parts) < 2 or parts[0] not in SETTING_NAMES:
+        if len(parts) < 2 or parts[0] not in SETTING_NAMES + RELEASE_KEYS:
             continue
         unit = parts[2] if len(parts) > 2 else ""
         key, value = normalize_setting(parts[0], parts[1], unit or "")
@@ -176,9 +190,10 @@ def read_running_settings(module, cluster, files, platform):
     if not psql:
         raise CommandError("psql not found")
     owner = cluster["owner"]
+    # A release without data_sync_retry has no row for it: asking costs no error.
     argv = [psql, "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", cluster.get("_socket_dir") or "localhost",
             "-p", str(cluster["port"]), "-U", owner, "-d", "postgres", "-F", "|",
-            "-c", settings_query(settings_for_version(cluster.get("version")))]
+            "-c", settings_query(settings_for_version(cluster.get("version")) + RELEASE_KEYS)]
     rc, out, err = module.run_command(as_owner(module, owner, argv, platform), cwd="/", environ_update=PSQL_ENV)
     if rc != 0:
         raise CommandError(_error_text(out, err, rc))
@@ -188,10 +203,23 @@ def read_running_settings(module, cluster, files, platform):
     return settings
 
 
+def asks_data_sync_retry(server_version):
+    """Whether `postgres -C data_sync_retry` may be asked of the release that
+    printed `server_version`: only one that has the setting, since any other
+    answers with an error (an unknown release is not asked either)."""
+    try:
+        info, minor = parse_server_version(server_version)
+    except VersionError:
+        return False
+    return bool(has_data_sync_retry(info, minor))
+
+
 def read_stopped_settings(module, cluster, files, platform, names=None):
     """`postgres -D CONFIGDIR -C NAME` per setting, as the owner; returns
     (settings, errors). Stops at the first failure of max_connections, which
-    every version has: the rest would fail the same way."""
+    every version has: the rest would fail the same way. server_version is
+    asked after the sizing settings, and data_sync_retry only of a release
+    that has it (asks_data_sync_retry)."""
     postgres = _bin_dir(files, cluster, "postgres")
     if not postgres:
         raise CommandError("no postgres binary found for version %s" % cluster.get("version"))
@@ -202,7 +230,8 @@ def read_stopped_settings(module, cluster, files, platform, names=None):
     bare_units = dict(BARE_UNITS)
     if "shared_buffers" in names:
         names.append("block_size")
-    for name in names:
+
+    def ask(name):
         argv = [postgres, "-D", target, "-C", name]
         if cluster.get("_config_file"):
             argv[1:1] = ["-c", "config_file=%s" % cluster["_config_file"]]
@@ -213,13 +242,22 @@ def read_stopped_settings(module, cluster, files, platform, names=None):
             if name == "max_connections":
                 raise CommandError(message)
             errors.append(message)
+            return None
+        return _first_line(out)
+
+    for name in names:
+        value = ask(name)
+        if value is None:
             continue
-        value = _first_line(out)
         if name == "block_size":
             if value.isdigit():
                 bare_units["shared_buffers"] = "%dB" % int(value)
             continue
         settings[name] = value
+    # The release decides whether data_sync_retry exists, so it is asked first.
+    settings["server_version"] = ask("server_version")
+    if asks_data_sync_retry(settings["server_version"]):
+        settings["data_sync_retry"] = ask("data_sync_retry")
     result = {}
     for name, value in settings.items():
         if name in BARE_UNITS and re.match(r"^-?\d+$", value):
@@ -255,5 +293,5 @@ def read_settings(module, cluster, files, platform):
         settings = cluster["_declared_settings"]
         cluster["settings_source"] = "declared"
     for key, value in (settings or {}).items():
-        if key in SETTING_KEYS:
+        if key in SETTING_KEYS + RELEASE_KEYS:
             cluster[key] = value

@@ -213,6 +213,13 @@ def fsync_panics(info, minor):
     return None if minor is None else minor >= first
 
 
+def has_data_sync_retry(info, minor):
+    """Whether release `info`.`minor` has the data_sync_retry setting: it came
+    with the fsync PANIC, in the same minor releases (docs/postgres-kernel-facts.md
+    §7, §7a). True or False, None when the minor is unknown and decides it."""
+    return fsync_panics(info, minor)
+
+
 def fsync_fixed_release(info):
     """The first release of the major `info` with the fsync PANIC ('9.6.12',
     '11.2', '12.0'); None when no release of that major has it

@@ -27,6 +27,7 @@ description:
     the local socket, as the owner of the data directory; those of a stopped
     cluster from C(postgres -C NAME), which on PostgreSQL 15 and later also
     reports C(shared_memory_size) and C(shared_memory_size_in_huge_pages).
+    The same read gives the release (C(server_version)) and C(data_sync_retry).
   - Never changes anything. A discovered cluster that cannot be read is
     reported with its C(errors) and a warning. A cluster given in O(clusters)
     whose data directory does not exist or is not initialised, or whose
@@ -295,6 +296,22 @@ clusters:
       description: Server-reported semaphores needed; null before 18.
       type: int
       sample: null
+    server_version:
+      description:
+        - The release exactly as C(SHOW server_version) prints it (with the
+          minor and any distribution suffix), from C(pg_settings) or
+          C(postgres -C server_version); null when the server could not be asked.
+        - The fleet audit compares the minor with the first release that
+          PANICs on an fsync failure.
+      type: str
+      sample: 15.18 (Debian 15.18-0+deb12u1)
+    data_sync_retry:
+      description:
+        - C(on) or C(off); null where the release has no such setting (before
+          11.2, 10.7, 9.6.12, 9.5.16 and 9.4.21) or it could not be read.
+        - A stopped server is asked for it only when its release has it.
+      type: str
+      sample: "off"
     errors:
       description: What could not be read for this cluster.
       type: list

@@ -120,11 +120,11 @@ class Host:
 
 
 class Play:
-    """One run of the site playbook against a Host: check mode with the
-    changing stand-ins refusing (the default), or a real run where they act
-    on the tree (test doubles of the changes, see standins/_standin.sh)."""
+    """One run of the site playbook (or `playbook`) against a Host: check mode
+    with the changing stand-ins refusing (the default), or a real run where
+    they act on the tree (test doubles of the changes, see standins/_standin.sh)."""
 
-    def __init__(self, host, ansible_env, extra_vars=None, check=True, name="run"):
+    def __init__(self, host, ansible_env, extra_vars=None, check=True, name="run", playbook="pghost.hardening.site"):
         self.tree, self.sleeper = host.tree, host.sleeper
         self.log = os.path.join(host.base, name + "-standin-calls.log")
         before = snapshot(self.tree)
@@ -147,7 +147,7 @@ class Play:
         variables.update(extra_vars or {})
         proc = subprocess.run(
             ["ansible-playbook", "-i", "localhost,", "-c", "local", "--diff"] + (["--check"] if check else [])
-            + ["pghost.hardening.site", "-e", json.dumps(variables)],
+            + [playbook, "-e", json.dumps(variables)],
             capture_output=True, text=True, env=env, cwd=host.base, timeout=300, check=False,
         )
         self.rc, self.stderr = proc.returncode, proc.stderr

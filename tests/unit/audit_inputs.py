@@ -5,8 +5,9 @@ container tree (tests/unit/fixtures/trees/linux-podman-bookworm); clusters
 carry cluster_discovery's keys; the kernel result is kernel_plan.plan() on
 them, as pg_kernel_params returns it; pg_service_units' entries start from
 service_plan.new_result() and its logind verdict is logind.remove_ipc_verdict().
-Tests change only the values a case is about. The policy is read from the
-roles' defaults, so no threshold is typed in twice. tests/unit is on
+Tests change only the values a case is about. The policy is the variables
+the audit playbook passes, valued from the roles' defaults, so no threshold
+or key list is typed in twice. tests/unit is on
 sys.path (see fake_module.py), so tests import this as `audit_inputs`.
 """
 
@@ -25,8 +26,19 @@ from ansible_collections.pghost.hardening.plugins.module_utils.service_plan impo
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TREE = os.path.join(ROOT, "tests", "unit", "fixtures", "trees", "linux-podman-bookworm")
-POLICY_KEYS = ("pg_kernel_swappiness_value", "pg_kernel_commit_headroom_pct", "pg_service_oom_score_adjust",
-               "pg_service_limit_nofile", "pg_service_limit_nproc", "pg_service_limit_memlock")
+AUDIT_PLAYBOOK = os.path.join(ROOT, "playbooks", "audit.yml")
+
+
+def playbook_policy():
+    """The audit playbook's policy mapping ({variable: template}): the one list of the role variables the checks
+    compare with (tests/unit/playbooks/test_audit_playbook.py holds it equal to what the checks read)."""
+    with open(AUDIT_PLAYBOOK) as handle:
+        tasks = yaml.safe_load(handle)[0]["tasks"]
+    [judge] = [task for task in tasks if "pghost_audit_policy" in (task.get("vars") or {})]
+    return judge["vars"]["pghost_audit_policy"]
+
+
+POLICY_KEYS = tuple(playbook_policy())
 
 
 def role_defaults():
@@ -70,6 +82,9 @@ def cluster(version="15", name="15/main", running=True, pid=4242, **settings):
         item["dynamic_shared_memory_type"] = "posix"
     else:
         item["huge_pages"] = None
+    # Only keys pg_host_facts reports, so a check cannot rest on a key no module gives it.
+    unknown = sorted(set(settings) - set(CLUSTER_KEYS))
+    assert not unknown, "not a pghost_clusters_found key: %s" % ", ".join(unknown)
     item.update(settings)
     return item
 

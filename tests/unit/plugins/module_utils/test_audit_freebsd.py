@@ -70,6 +70,8 @@ def test_isolated_jails_pass():
 
 @pytest.mark.parametrize("jails, reason", [
     (None, "pg_jail_facts did not run for this host"),
+    ({"changed": False, "skipped": True, "skip_reason": "Conditional result was False"},
+     "pg_jail_facts did not run for this host"),
     ({"failed": True, "msg": "jail pg9 is not defined"}, "pg_jail_facts failed: jail pg9 is not defined"),
 ])
 def test_without_jail_facts_the_collision_is_not_verifiable(jails, reason):

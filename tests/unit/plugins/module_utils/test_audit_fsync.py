@@ -8,10 +8,13 @@ The releases below are typed in from the facts file, not taken from versions.py.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from audit_inputs import by_id, cluster
 
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_fsync import audit, check_cluster
+from ansible_collections.pghost.hardening.plugins.module_utils.pg_settings import parse_pg_settings
 
 
 def statuses(records):
@@ -104,3 +107,18 @@ def test_audit_answers_per_cluster():
     assert [r["status"] for r in by_id(records, "fsync.minor_unfixed", "10/old")] == ["finding"]
     assert [r["status"] for r in by_id(records, "fsync.minor_unfixed", "16/main")] == ["pass"]
     assert [r["status"] for r in by_id(records, "fsync.data_sync_retry_on", "16/main")] == ["pass"]
+
+
+@pytest.mark.parametrize("fixture, major, expected", [
+    ("pg_settings-15.txt", "15", {"fsync.no_fixed_release": "pass", "fsync.minor_unfixed": "pass",
+                                  "fsync.data_sync_retry_on": "pass"}),
+    ("pg_settings-18.txt", "18", {"fsync.no_fixed_release": "pass", "fsync.minor_unfixed": "pass",
+                                  "fsync.data_sync_retry_on": "finding"}),
+    ("pg_settings-96.txt", "9.6", {"fsync.no_fixed_release": "pass", "fsync.minor_unfixed": "finding"}),
+])
+def test_keys_as_pg_host_facts_reads_them_from_pg_settings(fixture, major, expected):
+    # The cluster keys come from pg_settings.py's parser of a pg_settings answer, not typed in here.
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "commands", fixture)
+    with open(path) as handle:
+        settings = parse_pg_settings(handle.read())
+    assert statuses(check_cluster(cluster(version=major, **settings))) == expected

@@ -173,6 +173,9 @@ def test_nothing_pending_passes(restart):
 @pytest.mark.parametrize("host_mgr, svc, reason", [
     ("openrc", None, "the service manager is openrc: pg_service_units reads systemd units only"),
     ("systemd", None, "pg_service_units did not run for this host"),
+    # a task skipped by its condition registers this
+    ("systemd", {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"},
+     "pg_service_units did not run for this host"),
     ("systemd", {"failed": True, "msg": "systemctl show failed"}, "pg_service_units failed: systemctl show failed"),
 ])
 def test_without_a_service_result_every_process_and_ipc_check_is_not_verifiable(host_mgr, svc, reason):

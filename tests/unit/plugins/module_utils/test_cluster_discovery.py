@@ -26,7 +26,8 @@ CLUSTER_KEYS = {
     "name", "version", "data_directory", "config_file", "unit", "rc_name", "owner", "port", "running", "pid",
     "settings_source", "max_connections", "autovacuum_max_workers", "max_worker_processes", "max_wal_senders",
     "shared_buffers", "shared_memory_type", "dynamic_shared_memory_type", "huge_pages", "huge_page_size",
-    "shared_memory_size_mb", "shared_memory_size_in_huge_pages", "num_os_semaphores", "errors",
+    "shared_memory_size_mb", "shared_memory_size_in_huge_pages", "num_os_semaphores", "server_version",
+    "data_sync_retry", "errors",
 }
 PwEntry = namedtuple("PwEntry", "pw_name pw_uid pw_dir")
 USERS = {"postgres": 105, "analytics": 990}
@@ -311,15 +312,19 @@ def test_normalize_setting(name, value, unit, expected):
         "max_connections": 100, "autovacuum_max_workers": 3, "max_worker_processes": 8, "max_wal_senders": 10,
         "shared_buffers": "128MB", "shared_memory_type": "mmap", "dynamic_shared_memory_type": "posix",
         "huge_pages": "try", "huge_page_size": "0", "shared_memory_size_mb": 143,
-        "shared_memory_size_in_huge_pages": 72}),
+        "shared_memory_size_in_huge_pages": 72, "server_version": "15.18 (Debian 15.18-0+deb12u1)",
+        "data_sync_retry": "off"}),
+    # 9.6.11 predates the fsync fix: pg_settings has no data_sync_retry row
     ("pg_settings-96.txt", {
         "max_connections": 200, "autovacuum_max_workers": 3, "max_worker_processes": 8, "max_wal_senders": 0,
-        "shared_buffers": "4GB", "dynamic_shared_memory_type": "posix", "huge_pages": "try"}),
+        "shared_buffers": "4GB", "dynamic_shared_memory_type": "posix", "huge_pages": "try",
+        "server_version": "9.6.11"}),
     ("pg_settings-18.txt", {
         "max_connections": 500, "autovacuum_max_workers": 3, "max_worker_processes": 16, "max_wal_senders": 10,
         "shared_buffers": "8GB", "shared_memory_type": "mmap", "dynamic_shared_memory_type": "posix",
         "huge_pages": "on", "huge_page_size": "2MB", "shared_memory_size_mb": 8598,
-        "shared_memory_size_in_huge_pages": 4299, "num_os_semaphores": 554}),
+        "shared_memory_size_in_huge_pages": 4299, "num_os_semaphores": 554, "server_version": "18.1",
+        "data_sync_retry": "on"}),
 ])
 def test_parse_pg_settings(fixture, expected):
     assert pg_settings.parse_pg_settings(fixture_text("commands", fixture)) == expected
@@ -329,6 +334,19 @@ def test_settings_query_names_every_setting():
     query = pg_settings.settings_query(pg_settings.SETTING_NAMES)
     assert query.startswith("SELECT name, setting, unit FROM pg_settings WHERE name IN ('max_connections', ")
     assert all("'%s'" % name in query for name in pg_settings.SETTING_NAMES)
+
+
+@pytest.mark.parametrize("server_version, asked", [
+    ("15.18 (Debian 15.18-0+deb12u1)", True),
+    ("11.2", True), ("11.1", False),
+    ("9.4.21", True), ("9.4.20", False),
+    ("9.3.25", False),
+    ("16beta1", True),       # no minor, but every release from 12 has it
+    ("11beta1", False),      # no minor in a patched branch: unknown, so not asked
+    (None, False), ("", False), ("8.4.22", False),
+])
+def test_asks_data_sync_retry_only_of_a_release_that_has_it(server_version, asked):
+    assert pg_settings.asks_data_sync_retry(server_version) is asked
 
 
 def test_parse_rc_conf():
@@ -359,7 +377,7 @@ def test_discover_debian_running(tmp_path, as_root):
         "max_worker_processes": 8, "max_wal_senders": 10, "shared_buffers": "128MB", "shared_memory_type": "mmap",
         "dynamic_shared_memory_type": "posix", "huge_pages": "try", "huge_page_size": "0",
         "shared_memory_size_mb": 143, "shared_memory_size_in_huge_pages": 72, "num_os_semaphores": None,
-        "errors": [],
+        "server_version": "15.18 (Debian 15.18-0+deb12u1)", "data_sync_retry": "off", "errors": [],
     }
     # one psql round trip, as the owner, through the socket named in postmaster.pid
     assert len(module.calls) == 1
@@ -369,11 +387,13 @@ def test_discover_debian_running(tmp_path, as_root):
                           "-h", "/var/run/postgresql", "-p", "5432", "-U", "postgres", "-d", "postgres",
                           "-F", "|", "-c"]
     assert "'num_os_semaphores'" not in argv[-1]  # version 15 lacks it
+    # the release and data_sync_retry come in the same query (a release without the setting has no row)
+    assert "'server_version'" in argv[-1] and "'data_sync_retry'" in argv[-1]
     assert kwargs["cwd"] == "/"
 
 
-@pytest.mark.parametrize("version, fixture", [("15", "postgres-C-15.json"), ("17", "postgres-C-17.json")])
-def test_discover_debian_stopped_uses_postgres_c(tmp_path, as_root, version, fixture):
+def stopped_debian_tree(tmp_path, version):
+    """The recorded bookworm tree with its cluster stopped and moved to `version`."""
     root = make_tree(tmp_path, "debian-bookworm")
     if version != "15":
         os.rename(str(root / "etc/postgresql/15"), str(root / "etc/postgresql" / version))
@@ -388,7 +408,14 @@ def test_discover_debian_stopped_uses_postgres_c(tmp_path, as_root, version, fix
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
         path.chmod(0o755)
-    module = FakeModule(postgres_c_answer(fixture_json("commands", fixture)))
+    return root, bindir
+
+
+@pytest.mark.parametrize("version, fixture", [("15", "postgres-C-15.json"), ("17", "postgres-C-17.json")])
+def test_discover_debian_stopped_uses_postgres_c(tmp_path, as_root, version, fixture):
+    root, bindir = stopped_debian_tree(tmp_path, version)
+    recorded = fixture_json("commands", fixture)
+    module = FakeModule(postgres_c_answer(recorded))
     clusters, warnings = cd.discover(module, files=HostFiles(str(root)), platform="linux")
     assert warnings == []
     cluster = clusters[0]
@@ -403,7 +430,51 @@ def test_discover_debian_stopped_uses_postgres_c(tmp_path, as_root, version, fix
     assert all(cmd[:3] == [bindir + "/postgres", "-D", "/etc/postgresql/%s/main" % version] for cmd in inner)
     asked = [cmd[-1] for cmd in inner]
     assert "num_os_semaphores" not in asked
-    assert sorted(asked) == sorted(list(pg_settings.settings_for_version(version)) + ["block_size"])
+    assert sorted(asked) == sorted(list(pg_settings.settings_for_version(version))
+                                   + ["block_size", "server_version", "data_sync_retry"])
+    # the release is asked before data_sync_retry, whose existence it decides
+    assert asked[-2:] == ["server_version", "data_sync_retry"]
+    assert cluster["server_version"] == recorded["server_version"]["stdout"].strip()
+    assert cluster["data_sync_retry"] == "off"
+
+
+# A stopped server is asked for data_sync_retry only when its release has it:
+# `postgres -C` of a setting the release lacks fails, and that is no error of the cluster.
+UNRECOGNIZED = {"rc": 1, "stdout": "",
+                "stderr": "2026-11-25 12:33:51.464 UTC [503] FATAL:  unrecognized configuration parameter "
+                          "\"data_sync_retry\"\n"}
+
+
+@pytest.mark.parametrize("version, release, retry, asked", [
+    ("10", "10.6", None, False),
+    ("10", "10.7", "on", True),
+    ("9.6", "9.6.11", None, False),
+    ("9.6", "9.6.24", "off", True),
+    ("9.3", "9.3.25", None, False),
+])
+def test_stopped_server_is_asked_data_sync_retry_only_where_it_exists(tmp_path, as_root, version, release, retry,
+                                                                      asked):
+    root, dummy = stopped_debian_tree(tmp_path, version)
+    recorded = fixture_json("commands", "postgres-C-15.json")
+    recorded["server_version"]["stdout"] = release + "\n"
+    recorded["data_sync_retry"] = {"rc": 0, "stdout": retry + "\n", "stderr": ""} if asked else UNRECOGNIZED
+    module = FakeModule(postgres_c_answer(recorded))
+    clusters, warnings = cd.discover(module, files=HostFiles(str(root)), platform="linux")
+    cluster = clusters[0]
+    assert (cluster["server_version"], cluster["data_sync_retry"]) == (release, retry)
+    assert ("data_sync_retry" in [inner_argv(argv)[-1] for argv, dummy in module.calls]) is asked
+    assert cluster["errors"] == [] and warnings == []
+
+
+def test_stopped_server_without_a_release_is_not_asked_data_sync_retry(tmp_path, as_root):
+    root, dummy = stopped_debian_tree(tmp_path, "15")
+    recorded = fixture_json("commands", "postgres-C-15.json")
+    recorded["server_version"] = {"rc": 1, "stdout": "", "stderr": "postgres: could not run\n"}
+    module = FakeModule(postgres_c_answer(recorded))
+    cluster = cd.discover(module, files=HostFiles(str(root)), platform="linux")[0][0]
+    assert (cluster["server_version"], cluster["data_sync_retry"]) == (None, None)
+    assert "data_sync_retry" not in [inner_argv(argv)[-1] for argv, dummy in module.calls]
+    assert cluster["errors"] == ["postgres -C server_version as postgres failed: postgres: could not run"]
 
 
 def test_psql_failure_falls_back_to_config_values(tmp_path, as_root):

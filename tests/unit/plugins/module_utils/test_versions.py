@@ -24,6 +24,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils.versions import (
     fsync_fixed_majors,
     fsync_fixed_release,
     fsync_panics,
+    has_data_sync_retry,
     parse_server_version,
     parse_version,
     server_defaults,
@@ -226,6 +227,18 @@ def test_server_defaults(key, shared_buffers, wal_senders, workers, shm_type, hp
 def test_fsync_panics(release, panics):
     info, minor = parse_version(release)
     assert fsync_panics(info, minor) is panics
+
+
+# data_sync_retry came with the fix, in the same minors (docs/postgres-kernel-facts.md §7, §7a).
+@pytest.mark.parametrize("release, has", [
+    ("9.4.20", False), ("9.4.21", True), ("9.5.15", False), ("9.5.16", True),
+    ("9.6.11", False), ("9.6.12", True), ("10.6", False), ("10.7", True),
+    ("11.1", False), ("11.2", True), ("12.0", True), ("18.1", True),
+    ("9.3.25", False), ("9.2", False), ("10", None), ("16", True),
+])
+def test_has_data_sync_retry(release, has):
+    info, minor = parse_version(release)
+    assert has_data_sync_retry(info, minor) is has
 
 
 @pytest.mark.parametrize("major, release", [
