@@ -55,7 +55,7 @@ from ansible_collections.pghost.hardening.plugins.module_utils import audit_repo
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import AuditInputError
 
 RENDERERS = {
-    "json": lambda fleet, generated_at: audit_report.render_json(fleet, generated_at),
+    "json": audit_report.render_json,
     "markdown": lambda fleet, generated_at: audit_report.render_markdown(fleet),
     "junit": lambda fleet, generated_at: audit_report.render_junit(fleet),
 }

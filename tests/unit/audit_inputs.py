@@ -150,8 +150,8 @@ def converged_debian():
     # 74 pages of 2048 kB: the memlock role pg_service asks for (hugepages.hugepage_lock_bytes)
     limits = {"nofile": "65536:65536", "nproc": "65536:65536", "memlock": "155189248:155189248"}
     state = live(score=-1000, limits=limits)
-    entry = service_entry(item, live_state=state, unit_properties=dict(CONVERGED_UNIT, LimitMEMLOCK="155189248",
-                                                                        LimitMEMLOCKSoft="155189248"))
+    unit = dict(CONVERGED_UNIT, LimitMEMLOCK="155189248", LimitMEMLOCKSoft="155189248")
+    entry = service_entry(item, live_state=state, unit_properties=unit)
     return {"host": host, "clusters": [item], "kernel": plan, "service": service([entry])}
 
 

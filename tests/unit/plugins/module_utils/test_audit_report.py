@@ -178,8 +178,8 @@ def test_fail_on(fleet, threshold, expected):
 
 @pytest.mark.parametrize("value", ["severe", "HIGH", ""])
 def test_fail_on_refuses_an_unknown_severity(value):
-    with pytest.raises(AuditInputError, match="pghost_audit_fail_on: .* is not accepted; expected none or one of "
-                                               "critical, high, medium, low, info"):
+    wanted = "pghost_audit_fail_on: .* is not accepted; expected none or one of critical, high, medium, low, info"
+    with pytest.raises(AuditInputError, match=wanted):
         audit_report.fail_on_threshold(value)
 
 

@@ -65,5 +65,5 @@ def test_filter_shell():
     filters = jail_ready_checks.FilterModule().filters()
     assert set(filters) == {"jail_ready_checks"}
     out = filters["jail_ready_checks"]([cat("/db1", pid_text("5433", "", "*"))], "pg3")
-    assert out["checks"] == [{"label": "port 5433", "argv": ["jexec", "pg3", PG_ISREADY, "-p", "5433",
-                                                              "-h", "localhost"]}]
+    argv = ["jexec", "pg3", PG_ISREADY, "-p", "5433", "-h", "localhost"]
+    assert out["checks"] == [{"label": "port 5433", "argv": argv}]
