@@ -71,7 +71,7 @@ vm_lane() {
     done
 }
 
-if [ "${PGHOST_TEST_LANES:-2}" = 1 ]; then
+if [ "${PGHOST_TEST_LANES:-1}" = 1 ]; then
     vm_lane_pid=
 else
     printf '\n===== VM lane: %s, beside the stages below; output at the end =====\n' "${vm_scenarios[*]}"
