@@ -101,6 +101,22 @@ else
     vm_lane
 fi
 
+# What failed, before the summary: CI keeps only the tail of this output,
+# where a stage's full log is out of reach. Per failed stage, the lines that
+# name the failure (Ansible's fatal/failed lines, pytest's assertion and
+# FAILED lines, Molecule's failed action), at most 60.
+failure_excerpts() {
+    local result log
+    for result in "$logs"/*.result; do
+        grep -q ' FAIL ' "$result" 2>/dev/null || continue
+        log="${result%.result}.log"
+        printf '\n===== why %s failed (excerpt of %s) =====\n' "$(basename "${result%.result}")" "$log"
+        grep -n -E -A3 'fatal: |FAILED|^E +|failed=[1-9]|ERROR|Traceback|[Ee]rror: |returned non-zero|Timeout' "$log" \
+            | grep -v -E '^[0-9]+-$' | head -60
+    done
+}
+failure_excerpts
+
 # The summary in the order the stages are listed above; a stage without a
 # result line did not finish (the lane died) and counts as failed.
 failed=0 total_skips=0
