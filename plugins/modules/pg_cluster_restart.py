@@ -32,7 +32,7 @@ description:
     C(ready) (the cleanup leaves it for PostgreSQL to replace), which M(ansible.builtin.wait_for) would take for a
     started server when a start fails without the unit noticing (Debian's unit ignores C(pg_ctl)'s exit status,
     C(ExecStart=-)); this module counts only a file whose postmaster is alive.
-  - Role C(pg_service) calls it with O(pg_service_restart=if_needed) for the clusters whose restart is pending or
+  - Role C(pg_service) calls it with C(pg_service_restart=if_needed) for the clusters whose restart is pending or
     which crashed.
 options:
   clusters:
