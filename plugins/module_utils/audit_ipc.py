@@ -26,7 +26,8 @@ STALE_LEFTOVERS = Check(
     "ipc.stale_leftovers", "high",
     "a cluster that was killed, not stopped, leaves its SysV segment and DSM files behind, and its next start runs "
     "crash recovery (docs/postgres-kernel-facts.md §1, §6)",
-    "role pg_service (pg_service_restart: if_needed) stops, runs pg_ipc_cleanup and starts the cluster")
+    "role pg_service (pg_service_restart: if_needed) stops the cluster, removes its stale IPC as pg_ipc_cleanup "
+    "does and starts it")
 CHECKS = (LOGIND_REMOVE_IPC, STALE_LEFTOVERS)
 
 

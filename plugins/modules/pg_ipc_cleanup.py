@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: pghost.hardening developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Remove the IPC a crashed PostgreSQL postmaster left behind (thin shell over module_utils/ipc_cleanup.py)."""
+"""Remove the IPC a crashed PostgreSQL postmaster left behind (thin shell over module_utils/ipc_cleanup_run.py)."""
 
 from __future__ import annotations
 
@@ -190,48 +190,10 @@ msg:
   sample: "removed 3 stale IPC object(s) of /var/lib/postgresql/15/main (postmaster.pid: pid 61)"
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup, linux_ipc, postmaster
+from ansible_collections.pghost.hardening.plugins.module_utils import ipc_cleanup_run
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
-from ansible_collections.pghost.hardening.plugins.module_utils.versions import VersionError, parse_version
-
-PUBLIC_KEYS = ("kind", "id", "key", "path", "handle", "size", "owner", "role", "reason")
-
-
-def public(objects):
-    return [dict((k, o[k]) for k in PUBLIC_KEYS if k in o) for o in objects]
-
-
-def diff(data_directory, before, after):
-    header = "IPC objects of %s" % data_directory
-    return dict(before=ipc_cleanup.diff_text(before), after=ipc_cleanup.diff_text(after),
-                before_header=header, after_header=header)
-
-
-def read_version(module, files, data_directory, result, required=True):
-    """VersionInfo from the version option or PG_VERSION; None (when not required) if neither is there."""
-    given = module.params["version"]
-    source = "version"
-    if not given:
-        given = (files.read(os.path.join(data_directory, "PG_VERSION")) or "").strip()
-        source = "%s/PG_VERSION" % data_directory
-        if not given:
-            if not required:
-                return None
-            module.fail_json(msg="%s cannot be read; set version (the major version, e.g. '15')" % source,
-                             **result)
-    try:
-        return parse_version(given, source)[0]
-    except VersionError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-
-def clean_stop(module, result, data_directory, msg, notes=None):
-    result.update(state="clean_stop", msg=msg, notes=notes or [], diff=diff(data_directory, [], []))
-    module.exit_json(**result)
 
 
 def main():
@@ -242,65 +204,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    data_directory = module.params["data_directory"].rstrip("/") or "/"
-    result = dict(changed=False, state=None, removed=[], unattributed=[], notes=[], postmaster_pid=None)
-    files = HostFiles()
-    dir_stat = files.stat(data_directory)
-    if dir_stat is None or not files.isdir(data_directory):
-        module.fail_json(msg="data_directory: %s does not exist or is not a directory" % data_directory, **result)
-
-    pid_path = os.path.join(data_directory, postmaster.PID_FILE)
-    text = files.read(pid_path)
-    pid_file = None
-    clean = "%s: no postmaster.pid; the last stop was clean, nothing to do" % data_directory
-    if text is None and files.exists(pid_path):
-        module.fail_json(msg="%s exists but cannot be read; run the module with become" % pid_path, **result)
-    if current_platform() != "linux":
-        if text is None:
-            clean_stop(module, result, data_directory, clean,
-                       ["stale SysV segments are looked for on Linux only"])
-        module.fail_json(msg="pg_ipc_cleanup supports Linux only for now (found %s); %s is left as it is"
-                         % (current_platform(), pid_path), **result)
-    if text is not None:
-        try:
-            pid_file = postmaster.parse_pid_file(text)
-        except postmaster.PidFileError as exc:
-            module.fail_json(msg="%s: %s; nothing was removed" % (pid_path, exc), **result)
-        result["postmaster_pid"] = pid_file.pid
-    version = read_version(module, files, data_directory, result, required=pid_file is not None)
-    if version is None:
-        clean_stop(module, result, data_directory, clean,
-                   ["no PG_VERSION and no version given: stale SysV segments were not looked for"])
-
-    snapshot = ipc_cleanup.gather(data_directory, version, pid_file, files=files, dir_stat=dir_stat)
-    plan = ipc_cleanup.plan(snapshot)
-    if plan.state == "clean_stop":
-        clean_stop(module, result, data_directory, plan.msg, plan.notes)
-    result.update(state=plan.state, unattributed=public(plan.unattributed), notes=plan.notes)
-    if plan.state in ("running", "in_use"):
-        module.fail_json(msg=plan.msg, **result)
-
-    before = plan.remove + plan.unattributed
-    stays = "; postmaster.pid stays (PostgreSQL replaces a stale one)" if pid_file else ""
-    if plan.state == "nothing_stale":
-        result.update(msg=plan.msg, diff=diff(data_directory, before, plan.unattributed))
-    elif module.check_mode:
-        result.update(changed=True, removed=public(plan.remove), diff=diff(data_directory, before, plan.unattributed),
-                      msg="would remove %s%s" % (plan.msg, stays))
-    else:
-        removed, gone, errors = ipc_cleanup.execute(plan.remove, linux_ipc.LinuxIpc())
-        result["notes"] = plan.notes + ["%s was already gone" % ipc_cleanup.describe(o) for o in gone]
-        remaining = [o for o in plan.remove if o not in removed and o not in gone] + plan.unattributed
-        result.update(changed=bool(removed), removed=public(removed), diff=diff(data_directory, before, remaining))
-        if errors:
-            module.fail_json(msg="could not remove all stale IPC of %s: %s" % (data_directory, "; ".join(errors)),
-                             **result)
-        result["msg"] = "removed %s%s" % (plan.msg, stays)
-    if plan.unattributed:
-        module.warn("%d IPC object(s) near %s were left alone: %s"
-                    % (len(plan.unattributed), data_directory,
-                       "; ".join(ipc_cleanup.describe(o) for o in plan.unattributed)))
-    module.exit_json(**result)
+    outcome = ipc_cleanup_run.cleanup(module.params["data_directory"], module.params["version"], module.check_mode,
+                                      files=HostFiles(), platform=current_platform())
+    if outcome.failed:
+        module.fail_json(**outcome.result)
+    if outcome.warning:
+        module.warn(outcome.warning)
+    module.exit_json(**outcome.result)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ extends_documentation_fragment:
   - pghost.hardening.clusters
 seealso:
   - module: pghost.hardening.pg_host_facts
+  - module: pghost.hardening.pg_cluster_restart
   - module: pghost.hardening.pg_ipc_cleanup
 """
 

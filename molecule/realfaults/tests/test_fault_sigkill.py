@@ -9,7 +9,7 @@ leftovers itself (the old segment is found again under the same key and
 dropped once nothing is attached; the old DSM control segment's handle in it
 lets the server unlink the DSM files). The baseline pins that; it is not a
 fault the collection rescues on these versions. With the collection the site
-playbook's restart path (pg_ipc_cleanup, then start) brings the crashed
+playbook's restart path (pg_ipc_cleanup's cleanup, then start) brings the crashed
 cluster back with nothing left over, without an operator's start.
 """
 
