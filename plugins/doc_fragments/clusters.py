@@ -105,6 +105,12 @@ options:
       data_sync_retry:
         description: C(on) or C(off), null where the release has no such setting, as M(pghost.hardening.pg_host_facts) reports it.
         type: str
+      oom_protection:
+        description: FreeBSD - whether the running postmaster has protect(1)'s flag, as M(pghost.hardening.pg_host_facts) reports it.
+        type: dict
+      login_class:
+        description: FreeBSD - the server user's login class and its limits, as M(pghost.hardening.pg_host_facts) reports it.
+        type: dict
       errors:
         description: What M(pghost.hardening.pg_host_facts) could not read for this cluster.
         type: list

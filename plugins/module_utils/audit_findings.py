@@ -15,7 +15,8 @@ the values the roles are configured with:
     }
     policy = {"pg_kernel_swappiness_value": 1, "pg_kernel_commit_headroom_pct": 10,
               "pg_service_oom_score_adjust": -1000, "pg_service_limit_nofile": 65536,
-              "pg_service_limit_nproc": 65536, "pg_service_limit_memlock": "auto"}
+              "pg_service_limit_nproc": 65536, "pg_service_limit_memlock": "auto",
+              "pg_limits_nofile": 65536, "pg_limits_nproc": 65536, "pg_limits_memlock": "auto"}
 
 A module result that is missing, or that failed (`failed`, `msg`), makes
 the checks that need it not verifiable, naming why. Output - a list of

@@ -5,11 +5,15 @@
 the login class, and the postmaster's OOM protection.
 
 Reads the result of pg_jail_facts (`collisions`, `jails[]` with
-`shares_uid_with_host`, `isolation_default`). The kern.ipc limits are
-kernel.sysv_below_need (audit_kernel.py), the same check as on Linux. No
-fact module reads login.conf or a process's flags: role pg_limits and
-pg_service read them where they write, so those two checks are not
-verifiable from the audit's read, and say so.
+`shares_uid_with_host`, `isolation_default`) and, per cluster of
+pg_host_facts, `login_class` and `oom_protection` (module_utils/
+freebsd_server.py). The kern.ipc limits are kernel.sysv_below_need
+(audit_kernel.py), the same check as on Linux.
+
+The login class is judged against what role pg_limits would write
+(login_class_plan.class_capabilities of pg_limits_nofile, _nproc and
+_memlock): a class login.conf lacks, a soft or hard limit below the asked
+value or not set, or a login.conf.db older than the file is a finding.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from ansible_collections.pghost.hardening.plugins.module_utils.audit_record impo
     finding,
     not_verifiable,
     passed,
+    policy_value,
     result_problem,
 )
+from ansible_collections.pghost.hardening.plugins.module_utils.login_class_plan import class_capabilities, class_shortfalls
 
 JAIL_IPC_COLLISION = Check(
     "freebsd.jail_ipc_collision", "critical",
@@ -30,9 +36,11 @@ JAIL_IPC_COLLISION = Check(
     "pg_jail_restart: true applies it)")
 LOGIN_CLASS_MISSING = Check(
     "freebsd.login_class_missing", "medium",
-    "without its login class the server starts with the default class's limits on open files, processes and "
-    "locked memory (docs/postgres-kernel-facts.md §8)",
-    "role pg_limits (pg_limits_freebsd: true, pg_limits_login_class)")
+    "the server starts with the limits of its user's login class: a class login.conf lacks gives the default "
+    "class's, and one below the configured open files, processes or locked memory fails connections under load "
+    "(docs/postgres-kernel-facts.md §8)",
+    "role pg_limits (pg_limits_freebsd: true, pg_limits_login_class, pg_limits_nofile, pg_limits_nproc, "
+    "pg_limits_memlock; it rebuilds a stale login.conf.db), then a restart of the server")
 POSTMASTER_UNPROTECTED = Check(
     "freebsd.postmaster_unprotected", "high",
     "a postmaster without protect(1) can be killed when the system runs out of swap, which ends every connection "
@@ -40,10 +48,9 @@ POSTMASTER_UNPROTECTED = Check(
     "role pg_service (pg_service_oom: true) runs protect -p on each postmaster")
 CHECKS = (JAIL_IPC_COLLISION, LOGIN_CLASS_MISSING, POSTMASTER_UNPROTECTED)
 
-NO_LOGIN_CLASS_READ = ("no fact module reads login.conf or the server user's class (role pg_limits reads them when "
-                       "it writes)")
-NO_FLAGS_READ = ("no fact module reads the postmaster's process flags (role pg_service reads them with ps -o flags "
-                 "when it protects)")
+NO_FACT = "pg_host_facts did not report the cluster's %s (it reads it with the clusters on FreeBSD)"
+JAIL_FIX = ("protect(1) is refused inside a jail, and role pg_service leaves it alone there: protect the postmaster "
+            "from the jail's host (protect -p with the pid the host sees)")
 
 
 def check_jails(jails):
@@ -65,11 +72,51 @@ def check_jails(jails):
     return [passed(JAIL_IPC_COLLISION, None, dict(base, jails=sorted(j.get("name") for j in jails.get("jails") or [])))]
 
 
+def check_login_class(cluster, policy):
+    """The server user's class against what pg_limits would write of it."""
+    entry = cluster.get("login_class") or {}
+    asked = class_capabilities(policy_value(policy, "pg_limits_nofile"), policy_value(policy, "pg_limits_nproc"),
+                               policy_value(policy, "pg_limits_memlock"))
+    evidence = {"user": entry.get("user"), "class": entry.get("name"), "found": entry.get("found"),
+                "effective": entry.get("effective"), "limits": entry.get("limits"),
+                "database_stale": entry.get("database_stale"),
+                "asked": dict((cap, str(value)) for cap, value in asked.items()), "below": []}
+    if not entry:
+        return not_verifiable(LOGIN_CLASS_MISSING, cluster, NO_FACT % "login_class", evidence)
+    if entry.get("error"):
+        return not_verifiable(LOGIN_CLASS_MISSING, cluster, entry["error"], evidence)
+    evidence["below"] = class_shortfalls(entry.get("limits"), asked)
+    if entry.get("found") and not evidence["below"] and not entry.get("database_stale"):
+        return passed(LOGIN_CLASS_MISSING, cluster, evidence)
+    return finding(LOGIN_CLASS_MISSING, cluster, evidence)
+
+
+def check_postmaster(host, cluster):
+    """protect(1)'s flag on the running postmaster."""
+    protection = cluster.get("oom_protection")
+    evidence = {"pid": cluster.get("pid"), "state": None, "flags": None}
+    if not cluster.get("running"):
+        return not_verifiable(POSTMASTER_UNPROTECTED, cluster, "the server is not running: protect(1) protects a "
+                              "running process, and its protection ends with it", evidence)
+    if not protection:
+        return not_verifiable(POSTMASTER_UNPROTECTED, cluster, NO_FACT % "oom_protection", evidence)
+    evidence.update(state=protection.get("state"), flags=protection.get("flags"))
+    if protection.get("error"):
+        return not_verifiable(POSTMASTER_UNPROTECTED, cluster, protection["error"], evidence)
+    if protection.get("state") == "protected":
+        return passed(POSTMASTER_UNPROTECTED, cluster, evidence)
+    if protection.get("state") == "unprotected":
+        jailed = (host.get("container") or {}).get("type") == "jail"
+        return finding(POSTMASTER_UNPROTECTED, cluster, evidence, fix=JAIL_FIX if jailed else None)
+    return not_verifiable(POSTMASTER_UNPROTECTED, cluster, "ps found no process %s: the postmaster exited after "
+                          "pg_host_facts read postmaster.pid" % cluster.get("pid"), evidence)
+
+
 def audit(facts, policy):
-    """FreeBSD records for one host (`policy` is not needed)."""
+    """FreeBSD records for one host: the jails, then per cluster the login class and the postmaster."""
+    host = facts.get("host") or {}
     clusters = facts.get("clusters") or []
     records = check_jails(facts.get("jails"))
-    records.append(not_verifiable(LOGIN_CLASS_MISSING, None, NO_LOGIN_CLASS_READ))
-    records += [not_verifiable(POSTMASTER_UNPROTECTED, cluster, NO_FLAGS_READ,
-                               {"pid": cluster.get("pid"), "running": cluster.get("running")}) for cluster in clusters]
+    records += [check_login_class(cluster, policy) for cluster in clusters]
+    records += [check_postmaster(host, cluster) for cluster in clusters]
     return records

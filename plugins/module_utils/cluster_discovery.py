@@ -11,10 +11,13 @@ Sources, merged by data directory (first source wins a field):
   > FreeBSD rc.conf (postgresql_data, postgresql_profiles).
 Everything is read from files; commands run only to read settings (pg_settings.py:
 one psql query per running cluster, `postgres -C NAME` per setting for a
-stopped one). The file formats have their own parsers: pg_conf.py
-(postgresql.conf), shell_assign.py (rc.conf, EnvironmentFile),
+stopped one) and, on FreeBSD, what only ps and pw say (below). The file
+formats have their own parsers: pg_conf.py (postgresql.conf),
+shell_assign.py (rc.conf, EnvironmentFile),
 server_command.py (unit files, ExecStart), postmaster.py (postmaster.pid and
-whether its postmaster is alive).
+whether its postmaster is alive). On FreeBSD, freebsd_server.py then reads
+each postmaster's protect(1) flag and its server user's login class (ps and
+pw once each per postmaster and user, /etc/login.conf once).
 
 Facts: docs/postgres-kernel-facts.md, cited by section number.
 """
@@ -25,6 +28,7 @@ import os
 import pwd
 import re
 
+from ansible_collections.pghost.hardening.plugins.module_utils.freebsd_server import read_servers
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles, current_platform
 from ansible_collections.pghost.hardening.plugins.module_utils.pg_conf import read_pg_conf
 from ansible_collections.pghost.hardening.plugins.module_utils.pg_settings import RELEASE_KEYS, SETTING_KEYS, read_settings
@@ -33,8 +37,10 @@ from ansible_collections.pghost.hardening.plugins.module_utils.server_command im
 from ansible_collections.pghost.hardening.plugins.module_utils.shell_assign import expand_vars, parse_env_file, parse_rc_conf, shell_words
 from ansible_collections.pghost.hardening.plugins.module_utils.versions import version_tuple
 
+# oom_protection and login_class: FreeBSD only (freebsd_server.py), None elsewhere.
 CLUSTER_KEYS = ("name", "version", "data_directory", "config_file", "unit", "rc_name", "owner", "port",
-                "running", "pid", "settings_source") + SETTING_KEYS + RELEASE_KEYS + ("errors",)
+                "running", "pid", "settings_source") + SETTING_KEYS + RELEASE_KEYS + (
+                    "oom_protection", "login_class", "errors")
 
 DEBIAN_CONF_ROOT = "/etc/postgresql"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
@@ -429,6 +435,8 @@ def discover(module, declared=None, files=None, platform=None, home_of=None):
         for error in cluster["errors"]:
             warnings.append("cluster %s: %s" % (cluster["name"], error))
         clusters.append(public(cluster))
+    if platform == "freebsd":
+        read_servers(module, clusters, files)
     return clusters, warnings
 
 

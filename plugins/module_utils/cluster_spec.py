@@ -69,6 +69,8 @@ REPORTED_OPTIONS = dict(
     settings_source=dict(type="str"),
     server_version=dict(type="str"),
     data_sync_retry=dict(type="str"),
+    oom_protection=dict(type="dict"),
+    login_class=dict(type="dict"),
     errors=dict(type="list", elements="str"),
 )
 

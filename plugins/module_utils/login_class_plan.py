@@ -5,8 +5,10 @@
 holds, and what the run changed (docs/postgres-kernel-facts.md §8).
 
   class_users(clusters, users)          -> [{user, from}] in order, each once
+  passwd_class(rc, text)                -> a user's class from `pw usershow -n USER`
   class_plan(reads, login_class)        -> each user's current class and whether to assign
   class_capabilities(nofile, nproc, memlock) -> login.conf capabilities to raise
+  class_shortfalls(limits, capabilities) -> the soft and hard limits a class gives below those
   class_limits(limits)                  -> {resource: {limit: value}} as written
   class_changes(lines, plan, login_class, rc_conf, rc_changed) -> one line per change
   class_report(...)                     -> {limits, changes}, the two above
@@ -16,8 +18,12 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.pghost.hardening.plugins.module_utils import login_conf
+
 # The port's default server user, for a host without clusters or users named.
 DEFAULT_USER = "postgres"
+# The login.conf resources class_capabilities() can ask for.
+MANAGED_RESOURCES = ("maxproc", "memorylocked", "openfiles")
 
 
 def class_users(clusters, users):
@@ -39,18 +45,23 @@ def _text(result, key):
     return (result.get(key) or "").strip()
 
 
-def class_plan(reads, login_class):
-    """reads: the results of `pw usershow -n USER` per user (item, rc, stdout, stderr, msg).
+def passwd_class(rc, text):
+    """The class field of `pw usershow -n USER`'s output, None when pw found no such user.
 
-    The master.passwd line is name:password:uid:gid:class:change:expire:gecos:home:shell;
-    an empty class means `default`.
+    pw prints the master.passwd line name:password:uid:gid:class:change:expire:gecos:home:shell;
+    an empty class ("") means `default`.
     """
+    fields = (text or "").strip().split(":") if rc == 0 else []
+    return fields[4] if len(fields) >= 10 else None
+
+
+def class_plan(reads, login_class):
+    """reads: the results of `pw usershow -n USER` per user (item, rc, stdout, stderr, msg)."""
     out = []
     for result in reads:
-        fields = _text(result, "stdout").split(":") if result.get("rc", 1) == 0 else []
-        found = len(fields) >= 10
-        out.append(dict(result["item"], exists=found, now=fields[4] if found else None,
-                        assign=found and fields[4] != str(login_class),
+        now = passwd_class(result.get("rc", 1), result.get("stdout"))
+        out.append(dict(result["item"], exists=now is not None, now=now,
+                        assign=now is not None and now != str(login_class),
                         error=_text(result, "stderr") or _text(result, "stdout") or result.get("msg", "")))
     return out
 
@@ -81,6 +92,43 @@ def class_capabilities(nofile, nproc, memlock):
         out["memorylocked"] = "unlimited"
     elif re.match(r"^[0-9]+$", text) and int(text) > 0:
         out["memorylocked"] = text + "k"
+    return out
+
+
+def _given(resource, text):
+    """A limit as login_conf.fmt wrote it, as a number (INFINITY for unlimited); None when unset."""
+    if text is None:
+        return None
+    if login_conf.RESOURCES[resource] == login_conf.SIZE:
+        return login_conf.read_size(str(text))
+    return login_conf.read_number(str(text))
+
+
+def class_shortfalls(limits, capabilities):
+    """The soft and hard limits a class gives below what pg_limits asks of it.
+
+    limits: {resource: {"soft": text, "hard": text}} as pg_host_facts reports a
+    class (login_conf.class_limits; null when the class sets none);
+    capabilities: class_capabilities(). Writing never lowers, so a limit at or
+    above the asked value is kept (login_conf.plan); one the class does not
+    set, or below, is what pg_limits would write. -> [{capability, limit, has,
+    wants}] in login.conf's resource order.
+    """
+    out = []
+    for resource in login_conf.RESOURCE_ORDER:
+        if resource not in capabilities:
+            continue
+        dummy, dummy, wanted = login_conf.parse_asked("pg_limits", resource, capabilities[resource])
+        for kind in ("soft", "hard"):
+            has = ((limits or {}).get(resource) or {}).get(kind)
+            try:
+                value = _given(resource, has)
+            except ValueError:
+                # Nothing shows the class gives enough: pg_limits would rewrite it.
+                value = None
+            if value is None or value < wanted:
+                out.append({"capability": resource, "limit": kind, "has": has,
+                            "wants": login_conf.fmt(wanted, login_conf.RESOURCES[resource])})
     return out
 
 

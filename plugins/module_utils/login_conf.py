@@ -34,6 +34,9 @@ login_class.c read it (FreeBSD 14):
   class already had; the hard limit likewise with `<cap>-max`.
 - After each edit, `cap_mkdb <file>` rebuilds `<file>.db`; getcap reads the
   database when it exists, so an edit without it is invisible.
+- A user's class is the one master.passwd names, `default` when it names
+  none; a class login.conf lacks gets `default`'s capabilities too
+  (libutil login_cap.c, login_getclassbyname: "fall-back to default class").
 
 Planning never lowers by default: each soft and hard limit becomes the
 highest of the value asked and what the class gives now (its own fields
@@ -67,6 +70,16 @@ MAX_TC_DEPTH = 32
 INFINITE_WORDS = ("infinity", "inf", "unlimited", "unlimit", "-1")
 SIZE_UNITS = {"": 1, "b": 512, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 RENDER_UNITS = (("T", 1024 ** 4), ("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024))
+# The class login_getclassbyname falls back to.
+DEFAULT_CLASS = "default"
+# The two mtimes come from different clocks: atomic_move stamps the file with
+# Python's time.time(), cap_mkdb's write gets the kernel's file time, which
+# lags by up to a clock tick (Linux's coarse clock; FreeBSD's
+# vfs.timestamp_precision, whole seconds at 0). Measured here: a database
+# touched right after such a write looked older than the file 270 times in
+# 300, so a run after ours rebuilt it and reported a change. A hand edit
+# without cap_mkdb within this many seconds of the last rebuild goes unseen.
+CLOCK_SLACK_SECONDS = 2
 HEADER = (
     "# Login class %s: resource limits for PostgreSQL, added by the\n"
     "# pghost.hardening collection (module pghost.hardening.login_class).\n"
@@ -435,6 +448,35 @@ def describe_source(source, record, vtype):
     if source.record is not record:
         where += " in class %s, through tc=" % source.record.name
     return "%s (%s, %s)" % (fmt(source.value, vtype), source.field.text, where)
+
+
+def class_limits(text, name, resources=RESOURCE_ORDER):
+    """What a process put in class `name` gets of each resource, read as libutil does.
+
+    -> {"found": whether a record has that name, "effective": the first name
+    of the record whose capabilities apply (`default` when `name` is missing,
+    as login_getclassbyname falls back; None when that is missing too),
+    "limits": {resource: {"soft": text, "hard": text}}} with each limit as
+    fmt() writes it, through tc=, None where the class sets none (the process
+    keeps its own). LoginConfError for a file or value libutil would misread.
+    """
+    doc = parse(text)
+    record = doc.first(name)
+    found = record is not None
+    if record is None:
+        record = doc.first(DEFAULT_CLASS)
+    limits = {}
+    for resource in resources:
+        given = effective(doc, record, resource, name) if record is not None else dict.fromkeys(KINDS)
+        limits[resource] = dict((KIND_WORDS[kind], fmt(given[kind].value, RESOURCES[resource]) if given[kind] else None)
+                                for kind in KINDS)
+    return {"found": found, "effective": record.name if record is not None else None, "limits": limits}
+
+
+def database_stale(mtime, db_mtime):
+    """Whether login.conf.db (modified at db_mtime; None when absent) is older than
+    the file (mtime): getcap reads the database, so it misses the file's edits."""
+    return mtime is not None and db_mtime is not None and db_mtime + CLOCK_SLACK_SECONDS < mtime
 
 
 # --------------------------------------------------------------- editing

@@ -220,21 +220,13 @@ def read_text(path):
         return handle.read().decode("utf-8"), True
 
 
-# The two mtimes come from different clocks: atomic_move stamps the file with
-# Python's time.time(), cap_mkdb's write gets the kernel's file time, which
-# lags by up to a clock tick (Linux's coarse clock; FreeBSD's
-# vfs.timestamp_precision, whole seconds at 0). Measured here: a database
-# touched right after such a write looked older than the file 270 times in
-# 300, so a run after ours rebuilt it and reported a change. A hand edit
-# without cap_mkdb within this many seconds of the last rebuild goes unseen.
-CLOCK_SLACK_SECONDS = 2
+def _mtime(path):
+    return os.stat(path).st_mtime if os.path.exists(path) else None
 
 
 def db_stale(path):
     """The database exists and is older than the file: getcap reads the old one."""
-    db = path + ".db"
-    return (os.path.exists(path) and os.path.exists(db)
-            and os.stat(db).st_mtime + CLOCK_SLACK_SECONDS < os.stat(path).st_mtime)
+    return login_conf.database_stale(_mtime(path), _mtime(path + ".db"))
 
 
 def describe(klass, edit):

@@ -28,6 +28,12 @@ description:
     cluster from C(postgres -C NAME), which on PostgreSQL 15 and later also
     reports C(shared_memory_size) and C(shared_memory_size_in_huge_pages).
     The same read gives the release (C(server_version)) and C(data_sync_retry).
+  - FreeBSD only, for the fleet audit - whether each running postmaster has
+    protect(1)'s C(P_PROTECTED) flag (C(ps -o flags= -p PID), the read role
+    C(pg_service) makes), and the login class of each server user
+    (C(pw usershow -n USER), as role C(pg_limits) reads it) with the limits
+    C(/etc/login.conf) gives that class through C(tc=) for the resources
+    C(pg_limits) manages, read with the parser of M(pghost.hardening.login_class).
   - Never changes anything. A discovered cluster that cannot be read is
     reported with its C(errors) and a warning. A cluster given in O(clusters)
     whose data directory does not exist or is not initialised, or whose
@@ -58,7 +64,8 @@ notes:
   - Run it with C(become); reading data directories and asking the server as
     its owner (C(runuser), or C(su -m) on FreeBSD) needs root.
   - One psql round trip per running cluster; one short C(postgres -C) call per
-    setting for a stopped cluster.
+    setting for a stopped cluster. On FreeBSD also one C(ps) per running
+    postmaster and one C(pw usershow) per server user.
 requirements:
   - Linux (systemd or not) or FreeBSD.
 attributes:
@@ -312,6 +319,77 @@ clusters:
         - A stopped server is asked for it only when its release has it.
       type: str
       sample: "off"
+    oom_protection:
+      description:
+        - FreeBSD - whether the running postmaster has protect(1)'s
+          C(P_PROTECTED) flag (0x00100000), from C(ps -o flags= -p PID). Null
+          on Linux and when the server is not running.
+        - When C(ps) cannot answer, RV(clusters[].oom_protection.error) says
+          why; RV(clusters[].errors) (and the warnings) stay for what sizes the kernel.
+      type: dict
+      sample: {"state": "unprotected", "flags": "10004002", "error": null}
+      contains:
+        state:
+          description:
+            - C(protected), C(unprotected), or C(gone) when C(ps) found no such
+              process (the postmaster exited after C(postmaster.pid) was read);
+              null when C(ps) could not answer.
+          type: str
+        flags:
+          description: The process flags as C(ps) printed them (hexadecimal); null when it printed none.
+          type: str
+        error:
+          description: Why C(ps) could not answer; null when it did.
+          type: str
+    login_class:
+      description:
+        - FreeBSD - the login class of the cluster's owner and the limits
+          C(/etc/login.conf) gives it of C(maxproc), C(memorylocked) and
+          C(openfiles), the resources role C(pg_limits) manages. Null on Linux.
+        - A user whose class is not in the file gets the C(default) class's
+          capabilities, as login_cap(3) falls back to it.
+      type: dict
+      sample:
+        user: postgres
+        name: default
+        found: true
+        effective: default
+        limits:
+          maxproc: {soft: unlimited, hard: unlimited}
+          memorylocked: {soft: 64K, hard: 64K}
+          openfiles: {soft: unlimited, hard: unlimited}
+        database_stale: false
+        error: null
+      contains:
+        user:
+          description: The cluster's owner.
+          type: str
+        name:
+          description: The class C(pw usershow -n USER) shows for the user, C(default) when it names none.
+          type: str
+        found:
+          description: Whether C(/etc/login.conf) has a class of that name (or alias).
+          type: bool
+        effective:
+          description: The class whose capabilities apply - RV(clusters[].login_class.name), or C(default) when it is not found; null when neither is.
+          type: str
+        limits:
+          description:
+            - Per resource, the C(soft) and C(hard) limit the class gives (its own
+              capabilities, then those of C(tc=) classes; C(-cur) and C(-max)
+              before the bare name), as C(unlimited), a number or a size with
+              its suffix; null where the class sets none and the process keeps
+              its own.
+          type: dict
+        database_stale:
+          description: Whether C(/etc/login.conf.db), which getcap reads instead of the file, is older than the file.
+          type: bool
+        error:
+          description:
+            - Why the class or its limits could not be read (no such user, the
+              file unreadable or malformed); null when they were. Not repeated
+              in RV(clusters[].errors).
+          type: str
     errors:
       description: What could not be read for this cluster.
       type: list

@@ -233,6 +233,11 @@ def test_host_cluster_is_found_running_with_sysv_shared_memory(run13):
     (cluster,) = facts["pghost_clusters_found"]
     assert (cluster["data_directory"], cluster["version"], cluster["running"]) == ("/var/db/postgres/data16", "16", True)
     assert (cluster["shared_memory_type"], cluster["settings_source"]) == ("sysv", "pg_settings")
+    # for the audit: the recorded ps flags 10004002 lack P_PROTECTED; master.passwd gives postgres no class
+    assert cluster["oom_protection"] == {"state": "unprotected", "flags": "10004002", "error": None}
+    login = cluster["login_class"]
+    assert (login["user"], login["name"], login["found"], login["error"]) == ("postgres", "default", True, None)
+    assert login["limits"]["openfiles"] == {"soft": "unlimited", "hard": "unlimited"}
 
 
 def test_kern_ipc_runtime_keys_are_planned_in_sysctl_conf(run13):
@@ -291,7 +296,8 @@ def test_login_class_postgres_is_planned_and_assigned_to_the_server_user(run13):
     limits = run13.result("pg_limits : Write the limits of login class postgres")["limits"]
     assert {(r["resource"], r["limit"], r["after"]) for r in limits} >= {
         ("openfiles", "soft", "unlimited"), ("maxproc", "hard", "unlimited")}
-    assert run13.calls_of("pw") == ["pw usershow -n postgres"]
+    # pg_host_facts reads the owner's class for the audit, pg_limits for its plan
+    assert run13.calls_of("pw") == ["pw usershow -n postgres"] * 2
     said = run13.result("pg_limits : Say which users would get the class")["results"]
     assert [r["msg"] for r in said] == ["would assign login class postgres to user postgres (now default)"]
     assert run13.result("pg_limits : Have the rc script start the server in the class")["changed"] is True

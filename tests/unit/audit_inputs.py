@@ -5,6 +5,9 @@ container tree (tests/unit/fixtures/trees/linux-podman-bookworm); clusters
 carry cluster_discovery's keys; the kernel result is kernel_plan.plan() on
 them, as pg_kernel_params returns it; pg_service_units' entries start from
 service_plan.new_result() and its logind verdict is logind.remove_ipc_verdict().
+A FreeBSD cluster's protect(1) flag and login class are read by
+freebsd_server.py's own readers from ps and pw answers in their output
+formats and the hand-written login.conf fixtures.
 Tests change only the values a case is about. The policy is the variables
 the audit playbook passes, valued from the roles' defaults, so no threshold
 or key list is typed in twice. tests/unit is on
@@ -18,15 +21,18 @@ import yaml
 from fake_module import FakeModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_discovery import CLUSTER_KEYS
+from ansible_collections.pghost.hardening.plugins.module_utils.freebsd_server import login_class
 from ansible_collections.pghost.hardening.plugins.module_utils.host_files import HostFiles
 from ansible_collections.pghost.hardening.plugins.module_utils.host_probe import apply_live_map, gather_host
 from ansible_collections.pghost.hardening.plugins.module_utils.kernel_plan import plan
 from ansible_collections.pghost.hardening.plugins.module_utils.logind import remove_ipc_verdict
+from ansible_collections.pghost.hardening.plugins.module_utils.oom_protect import read_protection
 from ansible_collections.pghost.hardening.plugins.module_utils.service_plan import new_result
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TREE = os.path.join(ROOT, "tests", "unit", "fixtures", "trees", "linux-podman-bookworm")
 AUDIT_PLAYBOOK = os.path.join(ROOT, "playbooks", "audit.yml")
+FREEBSD_FILES = os.path.join(ROOT, "tests", "unit", "fixtures", "freebsd-files")
 
 
 def playbook_policy():
@@ -43,7 +49,7 @@ POLICY_KEYS = tuple(playbook_policy())
 
 def role_defaults():
     merged = {}
-    for role in ("pg_kernel", "pg_service"):
+    for role in ("pg_kernel", "pg_service", "pg_limits"):
         with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as handle:
             merged.update(yaml.safe_load(handle))
     return merged
@@ -153,6 +159,46 @@ def converged_debian():
     unit = dict(CONVERGED_UNIT, LimitMEMLOCK="155189248", LimitMEMLOCKSoft="155189248")
     entry = service_entry(item, live_state=state, unit_properties=unit)
     return {"host": host, "clusters": [item], "kernel": plan, "service": service([entry])}
+
+
+PS, PW = "/bin/ps", "/usr/sbin/pw"
+
+
+def freebsd_cluster(flags="10004002", user_class="", login_conf="login.conf", running=True, stale=False,
+                    login_conf_text=None, **settings):
+    """A pghost_clusters_found item of the port's layout, its oom_protection and login_class read by
+    freebsd_server's readers: `ps -o flags=` printing `flags`, `pw usershow -n postgres` with `user_class`
+    (empty: default), /etc/login.conf from the fixture `login_conf` (or `login_conf_text`)."""
+    item = cluster(version="16", name="postgresql", running=running, pid=4242, **settings)
+    item.update(data_directory="/var/db/postgres/data16", config_file="/var/db/postgres/data16/postgresql.conf",
+                unit=None, rc_name="postgresql")
+    passwd = "postgres:*:770:770:%s:0:0:PostgreSQL Daemon:/var/db/postgres:/bin/sh\n" % user_class
+    module = FakeModule({(PS, "-o", "flags=", "-p", "4242"): (0, flags + "\n", ""),
+                         (PW, "usershow", "-n", "postgres"): (0, passwd, "")}, bins={"ps": PS, "pw": PW})
+    text = login_conf_text
+    if text is None:
+        with open(os.path.join(FREEBSD_FILES, login_conf)) as handle:
+            text = handle.read()
+    item["oom_protection"] = read_protection(module, 4242) if running else None
+    item["login_class"] = login_class(module, "postgres", text, stale)
+    return item
+
+
+def freebsd_jails(collisions=()):
+    """pg_jail_facts' result (its RETURN) for a FreeBSD 13.2 host whose jails run no PostgreSQL."""
+    result = {"freebsd_release": "13.2-RELEASE-p4", "supports_sysvshm_new": True, "isolation_default": "new",
+              "host": {"server_user": "postgres", "uid": 770, "gid": 770, "has_postgresql": True},
+              "jails": [], "collisions": list(collisions), "uid_plan_input": {}, "changed": False}
+    result["ansible_facts"] = {"pghost_jails": dict(result)}
+    return result
+
+
+def freebsd_facts(clusters=None, jailed=False):
+    """A FreeBSD host (a jail with `jailed`) with the port's cluster, as freshly installed."""
+    host = {"platform": "freebsd", "sysctl": {}, "service_mgr": "rc",
+            "container": {"is_container": jailed, "type": "jail" if jailed else None}}
+    clusters = [freebsd_cluster()] if clusters is None else clusters
+    return {"host": host, "clusters": clusters, "jails": freebsd_jails()}
 
 
 def by_id(records, check_id, name=None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import yaml
-from audit_inputs import ROOT, converged_debian, fresh_debian, playbook_policy, role_defaults
+from audit_inputs import ROOT, converged_debian, freebsd_facts, fresh_debian, playbook_policy, role_defaults
 
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_findings import audit_host
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import SEVERITIES
@@ -33,7 +33,7 @@ class ReadPolicy(dict):
 
 def test_the_policy_is_what_the_checks_read():
     policy = ReadPolicy(role_defaults())
-    for facts in (fresh_debian(), converged_debian()):
+    for facts in (fresh_debian(), converged_debian(), freebsd_facts()):
         audit_host("db1", facts, policy)
     assert set(playbook_policy()) == policy.read
 

@@ -27,7 +27,7 @@ CLUSTER_KEYS = {
     "settings_source", "max_connections", "autovacuum_max_workers", "max_worker_processes", "max_wal_senders",
     "shared_buffers", "shared_memory_type", "dynamic_shared_memory_type", "huge_pages", "huge_page_size",
     "shared_memory_size_mb", "shared_memory_size_in_huge_pages", "num_os_semaphores", "server_version",
-    "data_sync_retry", "errors",
+    "data_sync_retry", "oom_protection", "login_class", "errors",
 }
 PwEntry = namedtuple("PwEntry", "pw_name pw_uid pw_dir")
 USERS = {"postgres": 105, "analytics": 990}
@@ -377,7 +377,9 @@ def test_discover_debian_running(tmp_path, as_root):
         "max_worker_processes": 8, "max_wal_senders": 10, "shared_buffers": "128MB", "shared_memory_type": "mmap",
         "dynamic_shared_memory_type": "posix", "huge_pages": "try", "huge_page_size": "0",
         "shared_memory_size_mb": 143, "shared_memory_size_in_huge_pages": 72, "num_os_semaphores": None,
-        "server_version": "15.18 (Debian 15.18-0+deb12u1)", "data_sync_retry": "off", "errors": [],
+        "server_version": "15.18 (Debian 15.18-0+deb12u1)", "data_sync_retry": "off",
+        # FreeBSD's protect(1) flag and login class: nothing to read on Linux
+        "oom_protection": None, "login_class": None, "errors": [],
     }
     # one psql round trip, as the owner, through the socket named in postmaster.pid
     assert len(module.calls) == 1
@@ -625,6 +627,28 @@ def test_discover_freebsd_default_data(tmp_path, monkeypatch):
     assert inner[:2] == ["/usr/local/bin/psql", "-XAtq"]
     assert inner[inner.index("-h") + 1] == "/tmp"
     assert inner[-1].startswith("SELECT name, setting, unit FROM pg_settings WHERE name IN ('max_connections'")
+
+
+def test_discover_freebsd_reads_the_postmasters_flag_and_the_owners_class(tmp_path, monkeypatch):
+    # After the settings: ps for the running postmaster, pw for its owner (freebsd_server.py).
+    monkeypatch.setattr(cd, "pwd", FakePwd())
+    monkeypatch.setattr(pg_settings, "pwd", FakePwd())
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(HostFiles, "pid_alive", lambda self, pid: pid == 1234)
+    root = make_tree(tmp_path, "freebsd14", ("/usr/local/bin/postgres", "/usr/local/bin/psql"))
+    shutil.copyfile(os.path.join(FIXTURES, "freebsd-files", "login.conf"), str(root / "etc/login.conf"))
+    answers = {"/bin/ps": (0, "10104002\n", ""),
+               "/usr/sbin/pw": (0, "postgres:*:770:770::0:0:PostgreSQL Daemon:/var/db/postgres:/bin/sh\n", "")}
+    module = FakeModule(lambda argv: answers.get(argv[0]) or (0, fixture_text("commands", "pg_settings-15.txt"), ""),
+                        bins={"ps": "/bin/ps", "pw": "/usr/sbin/pw"})
+    [cluster], warnings = cd.discover(module, files=HostFiles(str(root)), platform="freebsd",
+                                      home_of=lambda user, default: "/var/db/postgres")
+    assert warnings == []
+    assert [argv for argv, dummy in module.calls[1:]] == [["/bin/ps", "-o", "flags=", "-p", "1234"],
+                                                          ["/usr/sbin/pw", "usershow", "-n", "postgres"]]
+    assert cluster["oom_protection"] == {"state": "protected", "flags": "10104002", "error": None}
+    assert (cluster["login_class"]["name"], cluster["login_class"]["effective"]) == ("default", "default")
+    assert cluster["login_class"]["limits"]["openfiles"] == {"soft": "unlimited", "hard": "unlimited"}
 
 
 def test_discover_freebsd_profiles(tmp_path, monkeypatch):

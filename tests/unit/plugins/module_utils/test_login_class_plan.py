@@ -18,7 +18,9 @@ from ansible_collections.pghost.hardening.plugins.module_utils.login_class_plan 
     class_changes,
     class_limits,
     class_plan,
+    class_shortfalls,
     class_users,
+    passwd_class,
 )
 
 
@@ -44,6 +46,63 @@ def test_plan_reads_pw_usershow():
         ("postgres", True, "", True), ("pgsql", True, "postgres", False), ("nobody2", False, None, False)]
     assert plan[2]["error"] == "pw: no such user `nobody2'"
     assert plan[0]["from"] == "default"
+
+
+@pytest.mark.parametrize("rc, text, expected", [
+    (0, "postgres:*:770:770::0:0:PostgreSQL Daemon:/var/db/postgres:/bin/sh\n", ""),
+    (0, "pgsql:*:70:70:postgres:0:0:x:/home:/bin/sh", "postgres"),
+    (67, "", None),
+    # not a master.passwd line (a passwd line has 7 fields)
+    (0, "postgres:*:770:770:PostgreSQL Daemon:/var/db/postgres:/bin/sh", None),
+    (0, "postgres:*:770:770:postgres:0:0:x:/home:/bin/sh", "postgres"),
+    (1, "postgres:*:770:770:postgres:0:0:x:/home:/bin/sh", None),
+])
+def test_passwd_class(rc, text, expected):
+    assert passwd_class(rc, text) == expected
+
+
+UNLIMITED = {"soft": "unlimited", "hard": "unlimited"}
+
+
+@pytest.mark.parametrize("limits, capabilities, expected", [
+    # default's unlimited openfiles and maxproc: nothing to write
+    ({"openfiles": UNLIMITED, "maxproc": UNLIMITED, "memorylocked": {"soft": "64K", "hard": "64K"}},
+     {"openfiles": 65536, "maxproc": 65536}, []),
+    # a hand-made class: soft and hard open files below, each named
+    ({"openfiles": {"soft": "8192", "hard": "16384"}, "maxproc": UNLIMITED},
+     {"openfiles": 65536, "maxproc": 65536},
+     [{"capability": "openfiles", "limit": "soft", "has": "8192", "wants": "65536"},
+      {"capability": "openfiles", "limit": "hard", "has": "16384", "wants": "65536"}]),
+    # exactly the value asked is enough
+    ({"openfiles": {"soft": "65536", "hard": "65536"}}, {"openfiles": 65536}, []),
+    # a limit the class does not set is what pg_limits would write
+    ({"openfiles": {"soft": None, "hard": "unlimited"}}, {"openfiles": 65536},
+     [{"capability": "openfiles", "limit": "soft", "has": None, "wants": "65536"}]),
+    ({}, {"maxproc": 100}, [{"capability": "maxproc", "limit": "soft", "has": None, "wants": "100"},
+                            {"capability": "maxproc", "limit": "hard", "has": None, "wants": "100"}]),
+    (None, {"maxproc": 100}, [{"capability": "maxproc", "limit": "soft", "has": None, "wants": "100"},
+                              {"capability": "maxproc", "limit": "hard", "has": None, "wants": "100"}]),
+    # sizes compare in bytes: 64K is below 1048576 KiB, 2G above 1048576k
+    ({"memorylocked": {"soft": "64K", "hard": "2G"}}, {"memorylocked": "1048576k"},
+     [{"capability": "memorylocked", "limit": "soft", "has": "64K", "wants": "1G"}]),
+    ({"memorylocked": UNLIMITED}, {"memorylocked": "unlimited"}, []),
+    ({"memorylocked": {"soft": "1T", "hard": "unlimited"}}, {"memorylocked": "unlimited"},
+     [{"capability": "memorylocked", "limit": "soft", "has": "1T", "wants": "unlimited"}]),
+    # nothing asked (0 and auto leave the limits alone): nothing short
+    ({"openfiles": {"soft": "10", "hard": "10"}}, {}, []),
+    # a value no reader takes does not show the class gives enough
+    ({"openfiles": {"soft": "lots", "hard": "65536"}}, {"openfiles": 65536},
+     [{"capability": "openfiles", "limit": "soft", "has": "lots", "wants": "65536"}]),
+])
+def test_shortfalls_against_what_pg_limits_asks(limits, capabilities, expected):
+    assert class_shortfalls(limits, capabilities) == expected
+
+
+def test_shortfalls_of_the_roles_defaults():
+    asked = class_capabilities(65536, 65536, "auto")
+    assert [(s["capability"], s["limit"]) for s in class_shortfalls({"openfiles": {"soft": "1024", "hard": "1024"},
+                                                                     "maxproc": UNLIMITED}, asked)] == [
+        ("openfiles", "soft"), ("openfiles", "hard")]
 
 
 @pytest.mark.parametrize("nofile, nproc, memlock, expected", [

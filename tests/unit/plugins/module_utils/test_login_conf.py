@@ -502,3 +502,68 @@ def test_property_new_class_leaves_the_file_as_a_prefix(doc, asked):
     result = plan(text, "pg", asked)
     assert result.created and result.text.startswith(text)
     assert result.text[len(text):].lstrip("\n").startswith(login_conf.HEADER % "pg" + "pg:")
+
+
+# ------------------------------------------------- what a class gives (pg_host_facts)
+
+MANAGED = ("maxproc", "memorylocked", "openfiles")
+ALL_UNLIMITED = {"soft": "unlimited", "hard": "unlimited"}
+
+
+@pytest.mark.parametrize("text, name, found, effective_name, limits", [
+    # the stock default class
+    (STOCK, "default", True, "default",
+     {"maxproc": ALL_UNLIMITED, "memorylocked": {"soft": "64K", "hard": "64K"}, "openfiles": ALL_UNLIMITED}),
+    # daemon's own memorylocked beats default's, the rest comes through tc=default
+    (STOCK, "daemon", True, "daemon",
+     {"maxproc": ALL_UNLIMITED, "memorylocked": {"soft": "128M", "hard": "128M"}, "openfiles": ALL_UNLIMITED}),
+    # the hand-made class, found by its alias: -cur/-max, memorylocked@ cancels default's 64K
+    (WITH_PG, "pgsql", True, "postgres",
+     {"maxproc": ALL_UNLIMITED, "memorylocked": {"soft": None, "hard": None},
+      "openfiles": {"soft": "8192", "hard": "16384"}}),
+    # a class login.conf lacks: login_getclassbyname falls back to default
+    (STOCK, "postgres", False, "default",
+     {"maxproc": ALL_UNLIMITED, "memorylocked": {"soft": "64K", "hard": "64K"}, "openfiles": ALL_UNLIMITED}),
+    # neither the class nor default: the process keeps its own limits
+    ("staff:\\\n\t:tc=default:\n", "postgres", False, None,
+     {"maxproc": {"soft": None, "hard": None}, "memorylocked": {"soft": None, "hard": None},
+      "openfiles": {"soft": None, "hard": None}}),
+    ("", "default", False, None,
+     {"maxproc": {"soft": None, "hard": None}, "memorylocked": {"soft": None, "hard": None},
+      "openfiles": {"soft": None, "hard": None}}),
+])
+def test_class_limits(text, name, found, effective_name, limits):
+    expected = {"found": found, "effective": effective_name, "limits": limits}
+    assert login_conf.class_limits(text, name, MANAGED) == expected
+
+
+def test_class_limits_default_resources_and_the_first_of_two_records():
+    # getcap finds the first record of a name; every resource by default
+    got = login_conf.class_limits("pg:openfiles=5:\npg:openfiles=9:\n", "pg")
+    assert sorted(got["limits"]) == sorted(login_conf.RESOURCE_ORDER)
+    assert got["limits"]["openfiles"] == {"soft": "5", "hard": "5"}
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("postgres:\\\n\t:openfiles=lots:\n", 2, "capability openfiles=lots has a malformed value"),
+    ("default:\\\n\t:openfiles=5:\\\n", 2, "ends with a continuation backslash"),
+])
+def test_class_limits_refuses_what_libutil_would_misread(text, line, message):
+    with pytest.raises(LoginConfError) as info:
+        login_conf.class_limits(text, "postgres", MANAGED)
+    assert info.value.line_no == line and message in info.value.message
+
+
+@pytest.mark.parametrize("mtime, db_mtime, stale", [
+    (1000.0, 1000.0, False),
+    (1000.0, 990.0, True),
+    # within the clock slack of a write followed by cap_mkdb
+    (1000.0, 1000.0 - login_conf.CLOCK_SLACK_SECONDS, False),
+    (1000.0, 1000.0 - login_conf.CLOCK_SLACK_SECONDS - 0.5, True),
+    (1000.0, 2000.0, False),
+    # no database: getcap reads the file itself
+    (1000.0, None, False),
+    (None, 1000.0, False),
+])
+def test_database_stale(mtime, db_mtime, stale):
+    assert login_conf.database_stale(mtime, db_mtime) is stale

@@ -6,12 +6,17 @@
 from __future__ import annotations
 
 import pytest
+from fake_module import FakeModule
 
 from ansible_collections.pghost.hardening.plugins.module_utils.oom_protect import (
     is_protected,
     protection_plan,
     protection_state,
+    read_protection,
 )
+
+PS = "/bin/ps"
+ARGV = (PS, "-o", "flags=", "-p", "4242")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -45,3 +50,23 @@ def test_protection_plan_skips_postmasters_ps_did_not_read():
         "b": {"name": "b", "pid": 11, "state": "unprotected", "flags": "4000"},
         "c": {"name": "c", "pid": 12, "state": "gone", "flags": ""},
     }
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ((0, "10104002\n", ""), {"state": "protected", "flags": "10104002", "error": None}),
+    ((0, "10004002\n", ""), {"state": "unprotected", "flags": "10004002", "error": None}),
+    # ps exits 1 and prints nothing when the process is gone
+    ((1, "", ""), {"state": "gone", "flags": None, "error": None}),
+    ((2, "", "ps: illegal option -- o\n"),
+     {"state": None, "flags": None, "error": "/bin/ps -o flags= -p 4242 failed (rc 2): ps: illegal option -- o"}),
+])
+def test_read_protection_runs_the_roles_ps_read_once(answer, expected):
+    module = FakeModule({ARGV: answer}, bins={"ps": PS})
+    assert read_protection(module, 4242) == expected
+    assert module.calls == [list(ARGV)]
+
+
+def test_read_protection_without_ps_says_so():
+    module = FakeModule(bins={})
+    assert read_protection(module, 4242) == {"state": None, "flags": None, "error": "ps was not found on this host"}
+    assert module.calls == []
