@@ -16,12 +16,17 @@ description:
     modules returned for it, and returns one record per check and subject - a finding, a pass, or "not verifiable
     here" with the reason. Pure; runs on the controller and reads nothing.
   - A module result that is missing, skipped or failed makes the checks that need it not verifiable, naming why.
+  - A host the audit could not read - C(read) says it was unreachable or M(pghost.hardening.pg_host_facts)
+    failed - gets one record instead, the finding C(host.unread) (severity high, no cluster) with Ansible's message
+    in its evidence; the other facts are then ignored. A good read gives no such record.
   - The record shape is documented in C(plugins/module_utils/audit_record.py) and typed by
     C(docs/audit-report.schema.json).
 options:
   _input:
     description:
-      - The host's facts - C(host) (the C(pghost_host) fact of M(pghost.hardening.pg_host_facts)), C(clusters)
+      - The host's facts - C(read) (the registered result of M(pghost.hardening.pg_host_facts), kept with
+        C(ignore_unreachable) and C(ignore_errors) when the host is unreachable or the read fails), C(host) (the
+        C(pghost_host) fact of M(pghost.hardening.pg_host_facts)), C(clusters)
         (C(pghost_clusters_found)), C(kernel) (the registered result of M(pghost.hardening.pg_kernel_params)),
         C(service) (of M(pghost.hardening.pg_service_units) in check mode with C(oom), C(shutdown) and C(limits)
         false) and C(jails) (of M(pghost.hardening.pg_jail_facts)). Leave out what did not run.
@@ -44,8 +49,9 @@ EXAMPLES = r"""
 - name: Judge the host
   ansible.builtin.set_fact:
     audit_of_host: >-
-      {{ {'host': ansible_facts.pghost_host, 'clusters': ansible_facts.pghost_clusters_found,
-          'kernel': kernel_plan, 'service': service_read}
+      {{ {'read': host_read, 'host': ansible_facts.pghost_host | default(none),
+          'clusters': ansible_facts.pghost_clusters_found | default(none),
+          'kernel': kernel_plan | default(none), 'service': service_read | default(none)}
          | pghost.hardening.audit_records(policy, inventory_hostname) }}
 """
 

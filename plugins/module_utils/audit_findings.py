@@ -7,6 +7,7 @@ Input - what the read-only fact modules already return for the host, and
 the values the roles are configured with:
 
     facts = {
+      "read":     pg_host_facts' result,    # as registered, kept when it failed or the host was unreachable
       "host":     pghost_host,              # pg_host_facts (`host`)
       "clusters": pghost_clusters_found,    # pg_host_facts (`clusters`)
       "kernel":   pg_kernel_params' result, # run on the controller from the two above
@@ -19,10 +20,16 @@ the values the roles are configured with:
               "pg_limits_nofile": 65536, "pg_limits_nproc": 65536, "pg_limits_memlock": "auto"}
 
 A module result that is missing, or that failed (`failed`, `msg`), makes
-the checks that need it not verifiable, naming why. Output - a list of
-records (audit_record.py documents the shape), each with `host` set. The
-checks, one concern per file:
+the checks that need it not verifiable, naming why. The read itself is
+different: when `read` says the host was unreachable or pg_host_facts failed,
+the host's only record is the finding host.unread with Ansible's message
+(audit_read.py), and the other keys are ignored - with fact caching,
+ansible_facts may still hold an earlier run's pghost_host. Without `read`
+(or with a good one) the host was read and every check of its platform
+answers. Output - a list of records (audit_record.py documents the shape),
+each with `host` set. The checks, one concern per file:
 
+    audit_read.py     host.unread (not a platform's check: only a host that was not read answers it)
     audit_fsync.py    fsync.minor_unfixed, fsync.no_fixed_release, fsync.data_sync_retry_on
     audit_kernel.py   kernel.sysv_below_need, kernel.overcommit_not_strict, kernel.commit_limit_short,
                       kernel.swappiness_high, kernel.thp_always, kernel.hugepages_short_on,
@@ -36,7 +43,14 @@ checks, one concern per file:
 
 from __future__ import annotations
 
-from ansible_collections.pghost.hardening.plugins.module_utils import audit_freebsd, audit_fsync, audit_ipc, audit_kernel, audit_process
+from ansible_collections.pghost.hardening.plugins.module_utils import (
+    audit_freebsd,
+    audit_fsync,
+    audit_ipc,
+    audit_kernel,
+    audit_process,
+    audit_read,
+)
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import AuditInputError
 from ansible_collections.pghost.hardening.plugins.module_utils.sysv import PLATFORMS
 
@@ -45,12 +59,12 @@ CONCERNS = {
     "linux": (audit_fsync, audit_kernel, audit_process, audit_ipc),
     "freebsd": (audit_fsync, audit_kernel, audit_freebsd),
 }
-FACT_KEYS = ("host", "clusters", "kernel", "service", "jails")
+FACT_KEYS = ("read", "host", "clusters", "kernel", "service", "jails")
 
 
 def all_checks():
-    """Every check (audit_record.Check) of every concern, each once."""
-    seen, checks = set(), []
+    """Every check (audit_record.Check) of every concern, each once, host.unread first."""
+    seen, checks = set(), list(audit_read.CHECKS)
     for concerns in CONCERNS.values():
         for concern in concerns:
             for check in concern.CHECKS:
@@ -73,6 +87,9 @@ def audit_host(host_name, facts, policy):
     unknown = sorted(set(facts) - set(FACT_KEYS))
     if unknown:
         raise AuditInputError("facts: unknown key(s) %s; expected %s" % (", ".join(unknown), ", ".join(FACT_KEYS)))
+    records = audit_read.check_read(facts.get("read"))
+    if records:
+        return _with_host(records, host_name)
     platform = (facts.get("host") or {}).get("platform")
     if platform not in PLATFORMS:
         raise AuditInputError("facts.host.platform: %r is not one of %s; pass pg_host_facts' host"
@@ -80,6 +97,10 @@ def audit_host(host_name, facts, policy):
     records = []
     for concern in CONCERNS[platform]:
         records += concern.audit(facts, policy)
+    return _with_host(records, host_name)
+
+
+def _with_host(records, host_name):
     for record in records:
         record["host"] = host_name
     return records

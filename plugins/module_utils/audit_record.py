@@ -9,6 +9,7 @@ so a report can show a pass as well as a failure:
 
     {
       "host":       "db1",                       # inventory name, set by audit_findings.audit_host
+                                                 # (audit_read.fleet for a host never judged)
       "id":         "fsync.minor_unfixed",       # the check; stable across releases
       "severity":   "high",                      # the check's, also on pass and not_verifiable records
       "status":     "finding" | "pass" | "not_verifiable",
@@ -20,9 +21,11 @@ so a report can show a pass as well as a failure:
       "fix":        "..."                        # the role and variable, or "upgrade to 9.6.12 ..."
     }
 
-`cluster` is null for a host-level check. A cluster-level check answers once
-per cluster it concerns (a check that does not concern a cluster, such as
-data_sync_retry on a release without it, gives that cluster no record).
+`cluster` is null for a host-level check, such as host.unread, the one
+record of a host the audit could not read (audit_read.py). A cluster-level
+check answers once per cluster it concerns (a check that does not concern a
+cluster, such as data_sync_retry on a release without it, gives that cluster
+no record).
 "not_verifiable" is for what the input says could not be read here - a
 container showing the machine's vm.* values, which it cannot set; a server
 that is not running; a fact no module reads yet - so that nothing passes or
@@ -103,10 +106,13 @@ def policy_value(policy, name):
 
 def result_problem(result, module, refused="failed"):
     """Why a module's registered result cannot be judged, or None: it did not
-    run for this host (absent, or a task skipped by its condition), or it
-    failed (`failed`, `msg`); `refused` is the verb."""
+    run for this host (absent, or a task skipped by its condition), the host
+    was unreachable (`unreachable`, `msg`: Ansible sets no `failed` then), or
+    it failed (`failed`, `msg`); `refused` is the verb."""
     if not result or result.get("skipped"):
         return "%s did not run for this host" % module
+    if result.get("unreachable"):
+        return "%s could not reach the host: %s" % (module, result.get("msg"))
     if result.get("failed"):
         return "%s %s: %s" % (module, refused, result.get("msg"))
     return None

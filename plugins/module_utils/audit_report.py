@@ -8,8 +8,9 @@ Pure: each function returns text or data and writes nothing.
   json_report(fleet, generated_at)  -> dict: every record, per host, with counts
                                        (its JSON Schema: docs/audit-report.schema.json)
   render_json(fleet, generated_at)  -> the same as JSON text
-  render_markdown(fleet)            -> hosts x severity counts, then findings grouped
-                                       by check with the hosts affected
+  render_markdown(fleet)            -> hosts x severity counts (and the hosts not read,
+                                       host.unread), then findings grouped by check with
+                                       the hosts affected
   render_junit(fleet)               -> JUnit XML: a testsuite per host, a testcase per
                                        host and check; failure = finding, skipped =
                                        not verifiable here
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from ansible_collections.pghost.hardening.plugins.module_utils.audit_read import UNREAD
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import (
     FINDING,
     NOT_VERIFIABLE,
@@ -136,9 +138,16 @@ def render_markdown(fleet):
     total = counts([r for records in fleet.values() for r in records])
     lines = ["# PostgreSQL fleet audit", "",
              "%s; findings: %s; %d answers not verifiable here." % (
-                 _hosts(len(fleet)), ", ".join("%d %s" % (total[s], s) for s in SEVERITIES), total[NOT_VERIFIABLE]), "",
-             "| host | " + " | ".join(SEVERITIES) + " | not verifiable | pass |",
-             "|---|" + "---:|" * (len(SEVERITIES) + 2)]
+                 _hosts(len(fleet)), ", ".join("%d %s" % (total[s], s) for s in SEVERITIES), total[NOT_VERIFIABLE]), ""]
+    # Named before the table: an unread host's row shows a single high finding, easy to take for one hazard
+    # on a host that was checked.
+    unread = sorted(host for host, records in fleet.items()
+                    if any(r["id"] == UNREAD.id and r["status"] == FINDING for r in records))
+    if unread:
+        lines += ["**%s not read** (%s): none of their checks ran; see %s below." % (
+            _hosts(len(unread)), ", ".join(_cell(host) for host in unread), UNREAD.id), ""]
+    lines += ["| host | " + " | ".join(SEVERITIES) + " | not verifiable | pass |",
+              "|---|" + "---:|" * (len(SEVERITIES) + 2)]
     for host in sorted(fleet):
         row = counts(fleet[host])
         lines.append("| %s | %s |" % (_cell(host), " | ".join(str(row[k]) for k in SEVERITIES + (NOT_VERIFIABLE, PASS))))

@@ -122,9 +122,12 @@ class Host:
 class Play:
     """One run of the site playbook (or `playbook`) against a Host: check mode
     with the changing stand-ins refusing (the default), or a real run where
-    they act on the tree (test doubles of the changes, see standins/_standin.sh)."""
+    they act on the tree (test doubles of the changes, see standins/_standin.sh).
+    The inventory is localhost alone, or the file `inventory` (its hosts with a
+    local connection all play the same stand-in host)."""
 
-    def __init__(self, host, ansible_env, extra_vars=None, check=True, name="run", playbook="pghost.hardening.site"):
+    def __init__(self, host, ansible_env, extra_vars=None, check=True, name="run", playbook="pghost.hardening.site",
+                 inventory=None):
         self.tree, self.sleeper = host.tree, host.sleeper
         self.log = os.path.join(host.base, name + "-standin-calls.log")
         before = snapshot(self.tree)
@@ -146,7 +149,7 @@ class Play:
         }
         variables.update(extra_vars or {})
         proc = subprocess.run(
-            ["ansible-playbook", "-i", "localhost,", "-c", "local", "--diff"] + (["--check"] if check else [])
+            ["ansible-playbook", "-i", inventory or "localhost,", "-c", "local", "--diff"] + (["--check"] if check else [])
             + [playbook, "-e", json.dumps(variables)],
             capture_output=True, text=True, env=env, cwd=host.base, timeout=300, check=False,
         )
@@ -160,9 +163,9 @@ class Play:
         with open(self.log) if os.path.exists(self.log) else open(os.devnull) as handle:
             self.calls = [line.rstrip("\n") for line in handle]
 
-    def results(self):
+    def results(self, host="localhost"):
         """[(task name, host result)] in run order."""
-        return [(t["task"]["name"], t["hosts"]["localhost"]) for t in self.tasks if "localhost" in t["hosts"]]
+        return [(t["task"]["name"], t["hosts"][host]) for t in self.tasks if host in t["hosts"]]
 
     def result(self, name):
         """The one result, not skipped, of the task whose name contains `name`
@@ -171,8 +174,8 @@ class Play:
         assert len(found) == 1, "%d tasks named like %r in: %s" % (len(found), name, [n for n, r in self.results()])
         return found[0]
 
-    def failures(self):
-        return [(n, r.get("msg")) for n, r in self.results() if r.get("failed")]
+    def failures(self, host="localhost"):
+        return [(n, r.get("msg")) for n, r in self.results(host) if r.get("failed")]
 
     def diffs(self):
         """{header path: (before, after)} of every diff shown."""

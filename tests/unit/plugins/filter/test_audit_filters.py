@@ -15,9 +15,10 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from audit_inputs import POLICY, ROOT, converged_debian, fresh_debian
 
-from ansible_collections.pghost.hardening.plugins.filter import audit_failing, audit_records, audit_report, audit_stats
+from ansible_collections.pghost.hardening.plugins.filter import audit_failing, audit_fleet, audit_records, audit_report, audit_stats
 
 records_of = audit_records.FilterModule().filters()["audit_records"]
+fleet_of = audit_fleet.FilterModule().filters()["audit_fleet"]
 report = audit_report.FilterModule().filters()["audit_report"]
 stats_of = audit_stats.FilterModule().filters()["audit_stats"]
 failing_of = audit_failing.FilterModule().filters()["audit_failing"]
@@ -32,7 +33,7 @@ def fleet():
 
 @pytest.mark.parametrize("module, name", [
     (audit_records, "audit_records"), (audit_report, "audit_report"), (audit_stats, "audit_stats"),
-    (audit_failing, "audit_failing"),
+    (audit_failing, "audit_failing"), (audit_fleet, "audit_fleet"),
 ])
 def test_registered_names(module, name):
     assert set(module.FilterModule().filters()) == {name}
@@ -51,6 +52,29 @@ def test_a_skipped_module_result_makes_its_checks_not_verifiable():
     process = [r for r in records_of(facts, POLICY, "db1") if r["id"].startswith("process.")]
     assert process and all(r["reason"] == "not verifiable here: pg_service_units did not run for this host"
                            for r in process)
+
+
+def test_an_unreachable_host_is_one_high_finding_naming_the_connection_error():
+    read = {"changed": False, "unreachable": True, "msg": "Task failed: Failed to connect to the host via ssh"}
+    [record] = records_of({"read": read, "host": None, "clusters": None, "kernel": None}, POLICY, "db3")
+    assert [record[key] for key in ("host", "id", "severity", "status")] == ["db3", "host.unread", "high", "finding"]
+    assert record["evidence"] == {"cause": "unreachable", "message": read["msg"]}
+
+
+def test_fleet_covers_every_host_the_play_started_with():
+    judged = fleet()
+    result = fleet_of(["db1", "db2", "db9"], judged)
+    assert (result["db1"], result["db2"]) == (judged["db1"], judged["db2"])
+    assert [(r["host"], r["id"], r["evidence"]["cause"]) for r in result["db9"]] == [("db9", "host.unread", "not_judged")]
+    data = json.loads(report(result, "json"))
+    jsonschema.Draft202012Validator(SCHEMA).validate(data)
+    assert data["failing_hosts"] == ["db1", "db9"]
+
+
+def test_fleet_names_a_judged_host_the_play_did_not_start_with():
+    with pytest.raises(AnsibleFilterError) as exc:
+        fleet_of(["db1"], fleet())
+    assert str(exc.value) == "audit_fleet: judged: host(s) db2 are not among the play's hosts db1"
 
 
 @pytest.mark.parametrize("facts, policy, message", [

@@ -63,8 +63,9 @@ def test_records_keep_their_shape():
 
 def test_check_ids_are_unique_and_dotted():
     ids = [check.id for check in all_checks()]
-    assert len(ids) == len(set(ids)) == 20
-    assert all(check_id.split(".")[0] in ("fsync", "kernel", "process", "ipc", "freebsd") for check_id in ids)
+    assert len(ids) == len(set(ids)) == 21
+    assert all(check_id.split(".")[0] in ("host", "fsync", "kernel", "process", "ipc", "freebsd") for check_id in ids)
+    assert ids[0] == "host.unread"
 
 
 def test_freebsd_hosts_answer_only_their_checks():
@@ -77,7 +78,7 @@ def test_freebsd_hosts_answer_only_their_checks():
 
 @pytest.mark.parametrize("facts, words", [
     ([], "facts: [] is not a mapping"),
-    ({"host": {"platform": "linux"}, "services": {}}, "facts: unknown key(s) services"),
+    ({"host": {"platform": "linux"}, "services": {}}, "facts: unknown key(s) services; expected read, host, "),
     ({"host": {}}, "facts.host.platform: None is not one of linux, freebsd"),
 ])
 def test_bad_input_names_the_key(facts, words):
