@@ -84,8 +84,11 @@ stage role-docs-in-sync python scripts/role_docs.py --check
 stage citations-resolve python scripts/check_citations.py
 stage ansible-lint ansible-lint --offline --profile production
 stage ansible-test-sanity scripts/sanity.sh
-stage unit-tests python -m pytest tests/unit
-stage controller-plan python -m pytest tests/integration
+# pytest-xdist: a worker per core. The integration tests keep each file on
+# one worker (--dist loadfile), since their module-scoped fixtures run a
+# playbook that several tests of the file read.
+stage unit-tests python -m pytest tests/unit -n auto
+stage controller-plan python -m pytest tests/integration -n auto --dist loadfile
 for scenario in "${other_scenarios[@]}"; do
     molecule_stage "$scenario"
 done
