@@ -6,16 +6,18 @@ the shared memory a dead cluster leaves behind.
 
 Reads the result of pg_service_units: `logind` (its RemoveIPC verdict,
 logind.remove_ipc_verdict), `server_users`, and per cluster `restart` and
-`reasons`. No fact module lists SysV segments or /dev/shm files (only
-pg_ipc_cleanup does, for one stopped cluster when it cleans up), so a dead
-cluster is found by pg_service_units' "crashed" verdict: after an unclean
-stop its segment and DSM files stay (docs/postgres-kernel-facts.md §1, §6).
+`reasons`. A dead cluster is found by pg_service_units' "crashed" verdict:
+after an unclean stop its segment and DSM files stay (docs/postgres-kernel-facts.md
+§1, §6). For such a cluster pg_service_units also returns `stale_ipc`, what
+pg_ipc_cleanup would remove, read live (ipc_cleanup_run.survey); the finding
+lists those objects, so the report shows which segment and files are left.
 """
 
 from __future__ import annotations
 
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_process import service_entries, service_problem
 from ansible_collections.pghost.hardening.plugins.module_utils.audit_record import Check, finding, not_verifiable, passed
+from ansible_collections.pghost.hardening.plugins.module_utils.ipc_cleanup import describe
 
 LOGIND_REMOVE_IPC = Check(
     "ipc.logind_remove_ipc", "high",
@@ -43,14 +45,28 @@ def check_logind(service):
     return passed(LOGIND_REMOVE_IPC, None, evidence)
 
 
+def leftover_objects(stale_ipc):
+    """The evidence lines for the objects a crashed cluster left: one per object, with
+    its id or path and size, and the ones the cleanup would leave alone marked so."""
+    lines = [describe(obj) for obj in stale_ipc.get("objects") or []]
+    lines += ["left alone by the cleanup: " + describe(obj) for obj in stale_ipc.get("unattributed") or []]
+    return lines
+
+
 def check_leftovers(entry, cluster):
     if entry.get("restart") == "no unit":
         return not_verifiable(STALE_LEFTOVERS, cluster, "no systemd unit is known for this cluster")
-    evidence = {"restart": entry.get("restart"), "reasons": list(entry.get("reasons") or []),
-                "objects": "not listed: no fact module reads /proc/sysvipc or /dev/shm"}
-    if entry.get("restart") == "crashed":
-        return finding(STALE_LEFTOVERS, cluster, evidence)
-    return passed(STALE_LEFTOVERS, cluster, evidence)
+    evidence = {"restart": entry.get("restart"), "reasons": list(entry.get("reasons") or [])}
+    if entry.get("restart") != "crashed":
+        return passed(STALE_LEFTOVERS, cluster, evidence)
+    stale_ipc = entry.get("stale_ipc")
+    if stale_ipc is None:
+        evidence["objects"] = "not listed: pg_service_units returned no stale_ipc for this cluster"
+    else:
+        evidence.update(objects=leftover_objects(stale_ipc), ipc_state=stale_ipc.get("state"),
+                        ipc_read=stale_ipc.get("msg"))
+    # Crashed is the finding even when nothing is left: its next start runs crash recovery.
+    return finding(STALE_LEFTOVERS, cluster, evidence)
 
 
 def audit(facts, policy):

@@ -139,3 +139,20 @@ def cleanup(data_directory, version=None, check_mode=False, files=None, platform
                    % (len(plan.unattributed), data_directory,
                       "; ".join(ipc_cleanup.describe(o) for o in plan.unattributed)))
     return Cleanup(False, result, warning)
+
+
+def survey(data_directory, version=None, files=None, platform=None, ipc=None):
+    """What a crashed cluster left behind, read without removing anything -> dict.
+
+    The fleet audit's evidence for ipc.stale_leftovers (pg_service_units
+    reads it for each cluster it finds crashed): the objects cleanup() would
+    remove, the ones it would leave alone, and its message, so the report
+    shows segment ids and sizes read live, not only the crash verdict.
+    state is cleanup()'s plan state ("removed" means there is something to
+    remove), or "unread" when the read itself failed (msg says why).
+    """
+    outcome = cleanup(data_directory, version, check_mode=True, files=files, platform=platform, ipc=ipc)
+    result = outcome.result
+    return dict(state="unread" if outcome.failed and result.get("state") is None else result.get("state"),
+                objects=result.get("removed") or [], unattributed=result.get("unattributed") or [],
+                msg=result.get("msg"))

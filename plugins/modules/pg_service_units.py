@@ -186,6 +186,15 @@ clusters:
       description: Why the restart is pending, or why the cluster crashed.
       type: list
       elements: str
+    stale_ipc:
+      description:
+        - Only for a C(crashed) cluster - the IPC it left behind, read without removing anything, as
+          M(pghost.hardening.pg_ipc_cleanup) in check mode finds it.
+        - C(state) is that module's RV(pghost.hardening.pg_ipc_cleanup#module:state) (C(removed) - there is
+          something to remove), or C(unread) when the read failed; C(objects) are what the cleanup would remove
+          (kind, id, key, path, size, owner, role), C(unattributed) what it would leave alone, C(msg) its message.
+      type: dict
+      returned: when restart is crashed
     limits:
       description: Limit* written (soft:hard).
       type: dict
@@ -233,7 +242,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, logind, service_plan
+from ansible_collections.pghost.hardening.plugins.module_utils import host_limits, ipc_cleanup_run, logind, service_plan
 from ansible_collections.pghost.hardening.plugins.module_utils import service_units as su
 from ansible_collections.pghost.hardening.plugins.module_utils.cluster_spec import cluster_argument_spec
 from ansible_collections.pghost.hardening.plugins.module_utils.file_write import write_atomically
@@ -359,6 +368,9 @@ def judge(module, files, cluster, result, info, judged, children):
     pid_file = pid_file_liveness(files, current_platform(), data) if data else None
     crash = None if live else service_plan.crashed_reason(pid_file, cluster.get("unit"), info)
     result["restart"], result["reasons"] = service_plan.restart_verdict(module.params, live, judged, crash)
+    if result["restart"] == "crashed" and data:
+        # Read only: the objects the restart path's cleanup would remove (the audit's evidence).
+        result["stale_ipc"] = ipc_cleanup_run.survey(data, cluster.get("version"), files=files)
     if live:
         live.pop("limits_raw")
         result["live"] = live

@@ -202,6 +202,25 @@ def test_fault2_stale_ipc_was_left(sigkill):
     assert stale["posix_still_there"] == sorted(r["name"] for r in before["posix"]) != []
 
 
+def test_fault2_audit_read_lists_the_leftovers_and_removes_nothing(sigkill):
+    """What the audit's ipc.stale_leftovers reports (pg_service_units' stale_ipc, check mode),
+    against what the probe saw; the restart path found the same objects still there after it."""
+    entry, before = sigkill["audit_entry"], sigkill["before"]
+    stale_ipc = entry.get("stale_ipc") or {}
+    show("the audit's read after kill -9", "restart: %s, reasons: %s" % (entry["restart"], entry["reasons"]),
+         "stale_ipc %s: %s" % (stale_ipc.get("state"), stale_ipc.get("msg")),
+         *["%s %s (%s, %s bytes)" % (o["kind"], o.get("path") or "shmid %s" % o.get("id"), o["role"], o["size"])
+           for o in stale_ipc.get("objects", [])])
+    assert entry["restart"] == "crashed" and stale_ipc.get("state") == "removed"
+    listed_ids = {o["id"] for o in stale_ipc["objects"] if o["kind"] == "sysv_shm"}
+    listed_files = {o["path"] for o in stale_ipc["objects"] if o["kind"] == "posix_shm"}
+    assert before["pid_file_shmid"] in listed_ids
+    assert listed_files == {"/dev/shm/" + r["name"] for r in before["posix"]}
+    cleanup = sigkill["role_cleanup"] or sigkill["restart_path_cleanup"]
+    assert {o.get("id", o.get("path")) for o in cleanup.get("removed", [])} == listed_ids | listed_files, (
+        "the audit's read removed or missed something the restart path's cleanup found")
+
+
 def test_fault2_role_recovers_the_crashed_cluster(sigkill):
     cluster, stale = sigkill["role_cluster"], sigkill["stale"]
     show("pg_service with pg_service_restart=if_needed after the crash",

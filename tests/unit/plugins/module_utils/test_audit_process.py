@@ -207,12 +207,50 @@ def test_remove_ipc_safe(users, remove_ipc):
     assert record["status"] == "pass"
 
 
-def test_a_crashed_cluster_has_leftovers():
-    reason = "postmaster.pid is left by PID 4242, which no longer runs: the last stop was unclean"
-    item = cluster(running=False)
-    records = run([entry(item, restart="crashed", reasons=[reason]), entry(cluster(name="15/other"))],
-                  concern=audit_ipc)
+CRASH_REASON = "postmaster.pid is left by PID 4242, which no longer runs: the last stop was unclean"
+# pg_service_units' stale_ipc for a crashed cluster (ipc_cleanup_run.survey's shape).
+STALE_IPC = {
+    "state": "removed", "msg": "would remove 1 SysV segment and 1 DSM file; postmaster.pid stays",
+    "objects": [
+        {"kind": "sysv_shm", "id": 3, "key": 5432001, "size": 56, "owner": "postgres", "role": "main segment"},
+        {"kind": "posix_shm", "path": "/dev/shm/PostgreSQL.2955568080", "handle": 2955568080, "size": 26976,
+         "owner": "postgres", "role": "DSM control segment"}],
+    "unattributed": [
+        {"kind": "posix_shm", "path": "/dev/shm/PostgreSQL.77", "handle": 77, "size": 1048576, "owner": "postgres",
+         "role": "dsm segment?", "reason": "cannot be attributed to this data directory exactly; left alone"}],
+}
+
+
+def crashed_entry(**options):
+    result = entry(cluster(running=False), restart="crashed", reasons=[CRASH_REASON])
+    result.update(options)
+    return result
+
+
+def test_a_crashed_cluster_lists_its_leftovers():
+    records = run([crashed_entry(stale_ipc=STALE_IPC), entry(cluster(name="15/other"))], concern=audit_ipc)
     crashed, other = by_id(records, "ipc.stale_leftovers")
     assert (crashed["status"], crashed["cluster"]["name"]) == ("finding", "15/main")
-    assert crashed["evidence"]["reasons"] == [reason]
+    evidence = crashed["evidence"]
+    assert evidence["reasons"] == [CRASH_REASON]
+    assert evidence["objects"] == [
+        "sysv_shm key 5432001 shmid 3 (main segment, 56 bytes, owner postgres)",
+        "posix_shm /dev/shm/PostgreSQL.2955568080 (DSM control segment, 26976 bytes, owner postgres)",
+        "left alone by the cleanup: posix_shm /dev/shm/PostgreSQL.77 (dsm segment?, 1048576 bytes, owner postgres): "
+        "cannot be attributed to this data directory exactly; left alone"]
+    assert (evidence["ipc_state"], evidence["ipc_read"]) == ("removed", STALE_IPC["msg"])
     assert (other["status"], other["cluster"]["name"]) == ("pass", "15/other")
+
+
+@pytest.mark.parametrize("stale_ipc, objects", [
+    # Someone removed the segment by hand: the crash recovery at the next start remains.
+    ({"state": "nothing_stale", "objects": [], "unattributed": [], "msg": "nothing is left"}, []),
+    ({"state": "unread", "objects": [], "unattributed": [], "msg": "/x/postmaster.pid exists but cannot be read"}, []),
+    (None, "not listed: pg_service_units returned no stale_ipc for this cluster"),
+])
+def test_a_crashed_cluster_is_a_finding_whatever_is_left(stale_ipc, objects):
+    options = {} if stale_ipc is None else {"stale_ipc": stale_ipc}
+    record = one(run([crashed_entry(**options)], concern=audit_ipc), "ipc.stale_leftovers")
+    assert record["status"] == "finding" and record["evidence"]["objects"] == objects
+    if stale_ipc:
+        assert record["evidence"]["ipc_read"] == stale_ipc["msg"]

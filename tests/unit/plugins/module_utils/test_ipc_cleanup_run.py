@@ -116,3 +116,34 @@ def test_clean_stop(tmp_path, pg_version, note):
 ])
 def test_public_drops_private_keys(objects, public):
     assert ipc_cleanup_run.public(objects) == public
+
+
+def survey(t, fake_ipc, **kwargs):
+    kwargs.setdefault("platform", "linux")
+    return ipc_cleanup_run.survey(kwargs.pop("data_directory", t.data), files=t.files, ipc=fake_ipc, **kwargs)
+
+
+def test_survey_lists_what_a_crash_left_and_removes_nothing(tmp_path):
+    t, fake = tree(tmp_path, "bookworm-pg15-killed-pidfile")
+    found = survey(t, fake)
+    assert found["state"] == "removed" and found["unattributed"] == []
+    assert [(o["kind"], o.get("path", o.get("id"))) for o in found["objects"]] == [
+        ("posix_shm", "/dev/shm/PostgreSQL.2955568080"), ("posix_shm", "/dev/shm/PostgreSQL.4035623576"),
+        ("sysv_shm", 3)]
+    assert found["msg"].startswith("would remove ")
+    assert fake.removed() == []
+
+
+def test_survey_of_an_unreadable_directory_says_unread(tmp_path):
+    t, fake = tree(tmp_path, "bookworm-pg15-killed-pidfile")
+    found = survey(t, fake, data_directory="/nowhere")
+    assert found == {"state": "unread", "objects": [], "unattributed": [],
+                     "msg": "data_directory: /nowhere does not exist or is not a directory"}
+
+
+def test_survey_of_a_segment_still_attached_keeps_the_refusal_state(tmp_path):
+    name = "trixie-pg17-running"
+    t, fake = tree(tmp_path, name, procs={308: helpers.proc(helpers.recording(name)["data_directory"])})
+    found = survey(t, fake)
+    assert found["state"] == "running" and found["objects"] == []
+    assert "PostgreSQL is running in /var/lib/postgresql/17/main" in found["msg"]

@@ -209,6 +209,23 @@ def test_crashed_cluster_is_reported(host, monkeypatch, capsys):
     cluster = result["clusters"][0]
     assert cluster["restart"] == "crashed"
     assert "PID 999999" in cluster["reasons"][0]
+    # Read, not removed: this recorded host has no /proc/sysvipc/shm and no /dev/shm files.
+    assert cluster["stale_ipc"]["state"] == "nothing_stale" and cluster["stale_ipc"]["objects"] == []
+
+
+def test_stale_ipc_is_read_for_crashed_clusters_only(host, monkeypatch, capsys):
+    surveyed = []
+    monkeypatch.setattr(pg_service_units.ipc_cleanup_run, "survey",
+                        lambda data, version, files: surveyed.append((data, version)) or {"state": "removed"})
+    root, dummy = host
+    put(root, "/var/lib/postgresql/15/main/postmaster.pid", "999999\n/var/lib/postgresql/15/main\n")
+    stopped = dict(CLUSTER, running=False, pid=None)
+    code, result = run_module(args(clusters=[stopped, dict(CLUSTER, name="15/other", data_directory="/srv/other",
+                                                           unit="postgresql@15-other.service")]),
+                              monkeypatch, capsys)
+    crashed, running = result["clusters"]
+    assert crashed["stale_ipc"] == {"state": "removed"} and "stale_ipc" not in running
+    assert surveyed == [("/var/lib/postgresql/15/main", CLUSTER.get("version"))]
 
 
 @pytest.mark.parametrize("comm, cwd, restart", [
