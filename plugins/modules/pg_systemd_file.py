@@ -277,8 +277,8 @@ def content_diff(path, current, content):
     return dict(before=before, after=content, before_header=path, after_header=path)
 
 
-def main():
-    module = AnsibleModule(
+def new_module():
+    return AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             content=dict(type="str", required=True),
@@ -294,16 +294,24 @@ def main():
         required_if=[("enable", True, ("unit",)), ("start", True, ("unit",))],
         supports_check_mode=True,
     )
+
+
+def checked_file_params(module):
+    """(path, mode, uid, gid), or fail naming the bad option before anything is read or written."""
     p = module.params
-    path = p["path"]
-    if not os.path.isabs(path):
-        module.fail_json(msg="path: %r is not absolute" % path)
+    if not os.path.isabs(p["path"]):
+        module.fail_json(msg="path: %r is not absolute" % p["path"])
     try:
         mode = systemd_file.parse_mode(p["mode"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    uid = resolve_id(module, "owner", p["owner"])
-    gid = resolve_id(module, "group", p["group"])
+    return p["path"], mode, resolve_id(module, "owner", p["owner"]), resolve_id(module, "group", p["group"])
+
+
+def main():
+    module = new_module()
+    p = module.params
+    path, mode, uid, gid = checked_file_params(module)
     content = p["content"]
 
     current, attributes = read_current(module, path)
