@@ -104,22 +104,6 @@ else
     vm_lane
 fi
 
-# What failed, before the summary: CI keeps only the tail of this output,
-# where a stage's full log is out of reach. Per failed stage, the lines that
-# name the failure (Ansible's fatal/failed lines, pytest's assertion and
-# FAILED lines, Molecule's failed action), at most 60.
-failure_excerpts() {
-    local result log
-    for result in "$logs"/*.result; do
-        grep -q ' FAIL ' "$result" 2>/dev/null || continue
-        log="${result%.result}.log"
-        printf '\n===== why %s failed (excerpt of %s) =====\n' "$(basename "${result%.result}")" "$log"
-        grep -n -E -A3 'fatal: |FAILED|^E +|failed=[1-9]|ERROR|Traceback|[Ee]rror: |returned non-zero|Timeout' "$log" \
-            | grep -v -E '^[0-9]+-$' | head -60
-    done
-}
-failure_excerpts
-
 # The summary in the order the stages are listed above; a stage without a
 # result line did not finish (the lane died) and counts as failed.
 failed=0 total_skips=0
@@ -139,4 +123,15 @@ done
 printf '%-28s %-4s %5ss %4s skipped\n' total "$([ $failed -eq 0 ] && echo ok || echo FAIL)" \
     "$((SECONDS - total_start))" "$total_skips"
 [ "$total_skips" -eq 0 ] || grep -h '^SKIPPED' "$logs"/*.log
+
+# Why each failed stage failed, last: CI keeps only the tail of this output,
+# where a stage's full log is out of reach (scripts/why_failed.py).
+failed_logs=()
+for result in "$logs"/*.result; do
+    grep -q ' FAIL ' "$result" 2>/dev/null && failed_logs+=("${result%.result}.log")
+done
+if [ ${#failed_logs[@]} -gt 0 ]; then
+    printf '\n===== why =====\n'
+    python3 scripts/why_failed.py "${failed_logs[@]}"
+fi
 exit $failed
