@@ -2,12 +2,12 @@
 # Both install what is missing first (host packages as root, .venv, images).
 SHELL := /bin/bash
 
-.PHONY: help demo test setup images vm-images lint sanity unit molecule constraints changelog clean
+.PHONY: help demo test setup images vm-images ee surveys lint sanity unit molecule constraints changelog clean
 
 help:
 	@echo "make demo    run the site playbook against a throwaway PostgreSQL container (KEEP=1 keeps it, SUITE=trixie for PostgreSQL 17)"
 	@echo "make test    set up, then yamllint, ansible-lint, ansible-test sanity, unit tests and every Molecule scenario"
-	@echo "make setup | images | vm-images | lint | sanity | unit | molecule | constraints | changelog | clean"
+	@echo "make setup | images | vm-images | ee | surveys | lint | sanity | unit | molecule | constraints | changelog | clean"
 
 demo: setup
 	scripts/demo.sh
@@ -20,6 +20,14 @@ setup:
 
 images:
 	scripts/build-images.sh
+
+# The AWX execution environment localhost/pghost-ee (awx/ee, ansible-builder).
+ee: setup
+	scripts/build-ee.sh
+
+# Regenerate the AWX surveys (awx/surveys) after changing an argument spec.
+surveys: setup
+	source scripts/env.sh && python scripts/awx_surveys.py
 
 # Real-kernel VM disks for molecule/realkernel, made from the container images.
 vm-images: images

@@ -62,6 +62,8 @@ build_suite() {
     else
         build_base "$suite" "$base_tag"
     fi
+    # The stable tag the execution environment builds from (awx/ee).
+    podman tag "$base_tag" "localhost/pghost-base:$suite"
 
     pg_hash="$(cat "$images_dir/postgresql.Containerfile" <(echo "$base_tag") | hash_of)"
     pg_tag="localhost/pghost-test:$suite-$pg_hash"
