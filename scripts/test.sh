@@ -81,6 +81,7 @@ fi
 
 stage yamllint yamllint --strict .
 stage role-docs-in-sync python scripts/role_docs.py --check
+stage awx-surveys-in-sync python scripts/awx_surveys.py --check
 stage citations-resolve python scripts/check_citations.py
 stage ansible-lint ansible-lint --offline --profile production
 stage ansible-test-sanity scripts/sanity.sh
@@ -108,7 +109,7 @@ fi
 # result line did not finish (the lane died) and counts as failed.
 failed=0 total_skips=0
 printf '\n===== summary =====\n'
-for name in setup yamllint role-docs-in-sync citations-resolve ansible-lint ansible-test-sanity unit-tests \
+for name in setup yamllint role-docs-in-sync awx-surveys-in-sync citations-resolve ansible-lint ansible-test-sanity unit-tests \
     controller-plan "${other_scenarios[@]/#/molecule:}" "${vm_scenarios[@]/#/molecule:}"; do
     result="$logs/${name//:/-}.result"
     if [ -s "$result" ]; then

@@ -1,0 +1,165 @@
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWX survey specs generated from the roles' argument specs.
+
+    python scripts/awx_surveys.py           write awx/surveys/*.json
+    python scripts/awx_surveys.py --check   fail, with a diff, when they differ
+
+Each question comes from one option of a role's `main` entry point
+(roles/*/meta/argument_specs.yml): its type, choices and description, and the
+range the role's validate.yml checks with pghost.hardening.range_problem. So a
+survey cannot drift from the roles: `make test` runs --check.
+
+What AWX does with a survey decides its shape (docs/awx.md):
+- Every answer becomes an extra var, the strongest precedence Ansible has, so
+  a default in the survey would override the inventory's value on every run.
+  Questions are optional and have no default; the role's default is in the
+  description, and a blank answer sends nothing (AWX omits blank integer and
+  choice answers).
+- AWX has no boolean question: a bool is a choice of "true" or "false" and
+  arrives as a string, which the roles read with `| bool`.
+- Text questions are left out: a blank text answer arrives as "" or null
+  depending on the AWX version (awx#16205, awx#16289), which would override
+  the inventory's value with an empty one. Paths, "auto"-or-number options and
+  lists are set in the inventory or the template's extra vars; each survey's
+  description names them.
+"""
+
+import argparse
+import difflib
+import json
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SURVEY_DIR = os.path.join(ROOT, "awx", "surveys")
+
+# Job template (survey file) -> the roles whose `main` options it asks.
+TEMPLATES = {
+    "harden": {
+        "name": "pghost.hardening site",
+        "roles": ("pg_kernel", "pg_service", "pg_limits", "pg_jail"),
+    },
+    "audit": {
+        "name": "pghost.hardening audit",
+        "roles": ("audit",),
+    },
+}
+
+RANGE_CALL = re.compile(r"range_problem\(\s*'(\w+)',\s*(-?\d+)(?:,\s*(-?\d+|none))?")
+MARKUP = re.compile(r"\b[CIOVBM]\(([^()]*)\)")
+LINK = re.compile(r"\bL\(([^,()]*),[^()]*\)")
+
+
+def load_options(role):
+    with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")) as handle:
+        return yaml.safe_load(handle)["argument_specs"]["main"].get("options") or {}
+
+
+def load_ranges(role):
+    """{variable: (low, high or None)} from the range_problem calls of the role's validate.yml."""
+    path = os.path.join(ROOT, "roles", role, "tasks", "validate.yml")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        text = handle.read()
+    ranges = {}
+    for name, low, high in RANGE_CALL.findall(text):
+        high = None if high in ("", "none") else int(high)
+        ranges.setdefault(name, (int(low), high))
+    return ranges
+
+
+def plain(description):
+    """The argument spec's description as AWX shows it: one paragraph, no Ansible doc markup."""
+    parts = description if isinstance(description, list) else [description]
+    text = " ".join(str(part).strip() for part in parts)
+    return MARKUP.sub(r"\1", LINK.sub(r"\1", text))
+
+
+def default_words(option):
+    default = option.get("default")
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return "none" if default is None else str(default)
+
+
+def question(variable, option, ranges):
+    """The survey question for one option, or None when the option cannot be a question."""
+    kind = option.get("type", "str")
+    described = "%s Role default: %s; a blank answer keeps the inventory's value." % (
+        plain(option.get("description", "")), default_words(option))
+    base = {"variable": variable, "question_name": variable, "question_description": described,
+            "required": False, "default": ""}
+    if kind == "bool":
+        return dict(base, type="multiplechoice", choices=["true", "false"])
+    if option.get("choices") and kind == "str":
+        return dict(base, type="multiplechoice", choices=[str(choice) for choice in option["choices"]])
+    if kind == "int":
+        asked = dict(base, type="integer")
+        low, high = ranges.get(variable, (None, None))
+        if low is not None:
+            asked["min"] = low
+        if high is not None:
+            asked["max"] = high
+        return asked
+    return None
+
+
+def survey(template):
+    spec = TEMPLATES[template]
+    questions, elsewhere = [], []
+    for role in spec["roles"]:
+        ranges = load_ranges(role)
+        for variable, option in load_options(role).items():
+            asked = question(variable, option, ranges)
+            if asked is None:
+                if variable not in elsewhere:
+                    elsewhere.append(variable)
+            elif variable not in [known["variable"] for known in questions]:
+                questions.append(asked)
+    return {
+        "name": spec["name"],
+        "description": "Generated by scripts/awx_surveys.py from the argument specs of %s. Not asked (set them in "
+                       "the inventory or the template's extra vars): %s." % (
+                           ", ".join(spec["roles"]), ", ".join(elsewhere) or "nothing"),
+        "spec": questions,
+    }
+
+
+def rendered(template):
+    return json.dumps(survey(template), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args(argv)
+    stale = 0
+    for template in TEMPLATES:
+        path = os.path.join(SURVEY_DIR, template + ".json")
+        want = rendered(template)
+        have = open(path).read() if os.path.exists(path) else ""
+        if have == want:
+            continue
+        if args.check:
+            stale += 1
+            sys.stdout.writelines(difflib.unified_diff(have.splitlines(True), want.splitlines(True),
+                                                       path, "generated from the argument specs"))
+        else:
+            os.makedirs(SURVEY_DIR, exist_ok=True)
+            with open(path, "w") as handle:
+                handle.write(want)
+            print("wrote %s" % os.path.relpath(path, ROOT))
+    if stale:
+        print("awx_surveys: %d survey(s) differ from the argument specs; run python scripts/awx_surveys.py"
+              % stale, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
