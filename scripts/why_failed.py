@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: pghost.hardening developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Why each failed stage of `make test` failed, in a few short lines.
 
 scripts/test.sh prints this last, after the summary: CI keeps only the tail of
@@ -26,6 +27,7 @@ ANSIBLE_FAILURE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?: \(item=.*?\))?
 TASK = re.compile(r"^TASK \[(.*)\] \*+$")
 PYTEST_FAILED = re.compile(r"^(FAILED|ERROR) \S+")
 PYTEST_ASSERT = re.compile(r"^E +\S")
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 MOLECULE_ERROR = re.compile(r"^ERROR {2,}")
 OTHER = re.compile(r"^(ERROR +.*|CRITICAL .*|\S*Error: .*|.*returned non-zero.*)$")
 
@@ -59,7 +61,7 @@ def reasons(lines):
     """The lines that say why, in the order the log has them."""
     found, task, traceback = [], None, False
     for line in lines:
-        line = line.rstrip("\n")
+        line = COLOUR.sub("", line.rstrip("\n"))
         match = TASK.match(line)
         if match:
             task = match.group(1)
