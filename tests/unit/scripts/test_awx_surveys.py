@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,12 +13,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 SCRIPT = os.path.join(ROOT, "scripts", "awx_surveys.py")
 
 
-@pytest.fixture(scope="module")
-def surveys():
-    spec = importlib.util.spec_from_file_location("awx_surveys", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(name="surveys")
+def surveys_module(script):
+    return script("awx_surveys")
 
 
 def test_a_bool_is_a_choice_of_the_strings_awx_sends(surveys):

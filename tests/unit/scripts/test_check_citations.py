@@ -6,7 +6,6 @@ the check does not read them as citations of its own.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,13 +17,6 @@ SCRIPT = os.path.join(ROOT, "scripts", "check_citations.py")
 DOCS = "docs" + "/"
 SEC = "\u00a7"
 FACTS_DOC = "# Facts\n\n## 1. One\n\ntext\n\n## 2. Two\n\n### 2a. Two, a part\n\n```\n## 9. not a heading\n```\n"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("check_citations", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_tree(tmp_path, files):
@@ -69,10 +61,10 @@ def test_a_dangling_citation_fails_naming_path_and_line(tmp_path, line, problem)
     assert result.stdout.splitlines()[0].startswith("lib/code.py:2: " + problem)
 
 
-def test_untracked_files_are_checked_and_ignored_ones_are_not(tmp_path):
+def test_untracked_files_are_checked_and_ignored_ones_are_not(tmp_path, script):
     bad = "see %smissing.md\n" % DOCS
     root = make_tree(tmp_path, {".gitignore": "build/\n", "build/out.txt": bad, "new.txt": bad})
-    problems = load_script().check(root)[0]
+    problems = script("check_citations").check(root)[0]
     assert problems == ["new.txt:1: " + DOCS + "missing.md does not exist"]
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "why_failed.py")
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("why_failed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(name="why")
+def why_module(script):
+    return script("why_failed")
 
 
 def ansible_log(result):
@@ -30,8 +29,7 @@ def ansible_log(result):
     ]
 
 
-def test_an_ansible_failure_names_the_task_the_host_and_the_end_of_stderr():
-    why = load_script()
+def test_an_ansible_failure_names_the_task_the_host_and_the_end_of_stderr(why):
     stderr = "Traceback (most recent call last):\n" + "  frame\n" * 200 + "SystemExit: psql failed (2): no server"
     found = why.reasons(ansible_log({"changed": False, "msg": "non-zero return code", "rc": 1,
                                      "stderr": stderr, "stdout": "x" * 5000}))
@@ -42,15 +40,13 @@ def test_an_ansible_failure_names_the_task_the_host_and_the_end_of_stderr():
     assert found[-1].startswith("ERROR    Ansible return code was 2")
 
 
-def test_an_unreachable_host_and_a_line_that_is_not_json_are_still_reported():
-    why = load_script()
+def test_an_unreachable_host_and_a_line_that_is_not_json_are_still_reported(why):
     found = why.reasons(["TASK [Wait] ***", "fatal: [vm1]: UNREACHABLE! => {\"msg\": \"ssh: timed out\"}",
                          "fatal: [vm2]: FAILED! => not json at all"])
     assert found == ["task [Wait] UNREACHABLE on vm1: ssh: timed out", "task [Wait] FAILED on vm2: not json at all"]
 
 
-def test_pytest_failures_and_a_bare_traceback_give_their_deciding_lines():
-    why = load_script()
+def test_pytest_failures_and_a_bare_traceback_give_their_deciding_lines(why):
     found = why.reasons(["tests/test_x.py::test_y FAILED", "E   assert 3 == 4", "E    +  where 3 = f()",
                          "Traceback (most recent call last):", "  File \"x\", line 1", "KeyError: 'pid'",
                          "FAILED tests/test_x.py::test_y - assert 3 == 4", "passed lines say nothing"])
