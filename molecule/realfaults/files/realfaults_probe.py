@@ -118,6 +118,15 @@ def postmaster(cluster):
             "oom_score": int(rk.read("/proc/%d/oom_score" % pid, "0"))} if info else None
 
 
+def kill_group(proc):
+    """SIGKILL a child started with start_new_session and everything it
+    started (runuser, the shell, psql), so that its pipes close."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 class Held:
     """A session that opens a transaction, inserts one row and keeps it open
     until finish(); then COMMIT, whose answer says whether the session survived."""
@@ -125,7 +134,8 @@ class Held:
     def __init__(self, cluster, table, label):
         self.proc = subprocess.Popen(
             ["runuser", "-u", cluster["owner"], "--", "psql", "-p", str(cluster["port"]), "-XAtq"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
         # The count makes the backend read the table, so it holds pages of shared memory.
         self.proc.stdin.write("BEGIN;\nINSERT INTO %s (label) VALUES (%s);\n"
                               "SELECT 'backend', pg_backend_pid(), (SELECT count(*) FROM %s);\n"
@@ -135,13 +145,20 @@ class Held:
         self.backend = int(line.split("|")[1]) if line.startswith("backend|") else line
 
     def finish(self):
+        """A session that does not answer its COMMIT in 60 s is recorded as
+        such (and killed), not left to fail the whole fault run."""
+        hung = False
         try:
             out = self.proc.communicate("COMMIT;\nSELECT 'committed';\n", timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            hung = True
+            kill_group(self.proc)
+            out = self.proc.communicate()[0]
         except (BrokenPipeError, OSError):
             out = self.proc.stdout.read()
             self.proc.wait()
         return {"backend": self.backend, "rc": self.proc.returncode, "committed": "committed" in out,
-                "output": out[-1000:]}
+                "hung": hung, "output": out[-1000:]}
 
 
 class Writer:
@@ -156,13 +173,19 @@ class Writer:
              "n=0; end=$(( $(date +%%s) + 300 )); while [ $(date +%%s) -lt $end ]; do "
              "psql -p %d -XAtqc \"INSERT INTO %s (label) VALUES ('%s')\" >/dev/null 2>&1 && n=$((n+1)) "
              "&& echo $n; [ -f %s ] && break; done" % (cluster["port"], table, label, self.flag)],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
 
     def stop(self):
+        """The number of acknowledged commits. A psql that hangs past 120 s
+        is killed; the commits acknowledged before it still count."""
         open(self.flag, "w").close()
-        acked = [line for line in self.proc.communicate(timeout=120)[0].splitlines() if line.strip()]
+        try:
+            out = self.proc.communicate(timeout=120)[0]
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc)
+            out = self.proc.communicate()[0]
         os.unlink(self.flag)
-        return len(acked)
+        return len([line for line in out.splitlines() if line.strip()])
 
 
 def memory_figures():
