@@ -32,9 +32,9 @@ import os
 import re
 import sys
 
-import yaml
+import argument_specs
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+ROOT = argument_specs.ROOT
 SURVEY_DIR = os.path.join(ROOT, "awx", "surveys")
 
 # Job template (survey file) -> the roles whose `main` options it asks.
@@ -50,13 +50,6 @@ TEMPLATES = {
 }
 
 RANGE_CALL = re.compile(r"range_problem\(\s*'(\w+)',\s*(-?\d+)(?:,\s*(-?\d+|none))?")
-MARKUP = re.compile(r"\b[CIOVBM]\(([^()]*)\)")
-LINK = re.compile(r"\bL\(([^,()]*),[^()]*\)")
-
-
-def load_options(role):
-    with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")) as handle:
-        return yaml.safe_load(handle)["argument_specs"]["main"].get("options") or {}
 
 
 def load_ranges(role):
@@ -73,25 +66,12 @@ def load_ranges(role):
     return ranges
 
 
-def plain(description):
-    """The argument spec's description as AWX shows it: one paragraph, no Ansible doc markup."""
-    parts = description if isinstance(description, list) else [description]
-    text = " ".join(str(part).strip() for part in parts)
-    return MARKUP.sub(r"\1", LINK.sub(r"\1", text))
-
-
-def default_words(option):
-    default = option.get("default")
-    if isinstance(default, bool):
-        return "true" if default else "false"
-    return "none" if default is None else str(default)
-
-
 def question(variable, option, ranges):
     """The survey question for one option, or None when the option cannot be a question."""
     kind = option.get("type", "str")
+    # One paragraph, no Ansible doc markup: as AWX shows it.
     described = "%s Role default: %s; a blank answer keeps the inventory's value." % (
-        plain(option.get("description", "")), default_words(option))
+        argument_specs.text(option.get("description", "")), argument_specs.default_word(option) or "none")
     base = {"variable": variable, "question_name": variable, "question_description": described,
             "required": False, "default": ""}
     if kind == "bool":
@@ -114,7 +94,7 @@ def survey(template):
     questions, elsewhere = [], []
     for role in spec["roles"]:
         ranges = load_ranges(role)
-        for variable, option in load_options(role).items():
+        for variable, option in argument_specs.options(role, ROOT).items():
             asked = question(variable, option, ranges)
             if asked is None:
                 if variable not in elsewhere:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 
 import pytest
 
 SCRIPTS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "scripts"))
+# As when a script runs: its directory first on sys.path, for the modules the
+# scripts share (argument_specs.py).
+sys.path.insert(0, SCRIPTS)
 
 
 def load(name):

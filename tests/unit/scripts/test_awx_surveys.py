@@ -9,9 +9,6 @@ import sys
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-SCRIPT = os.path.join(ROOT, "scripts", "awx_surveys.py")
-
 
 @pytest.fixture(name="surveys")
 def surveys_module(script):
@@ -53,8 +50,8 @@ def test_ranges_are_read_from_range_problem_calls_across_lines(surveys, tmp_path
     assert surveys.load_ranges("missing") == {}
 
 
-def test_the_shipped_surveys_match_the_argument_specs():
-    done = subprocess.run([sys.executable, SCRIPT, "--check"], capture_output=True, text=True, check=False)
+def test_the_shipped_surveys_match_the_argument_specs(surveys):
+    done = subprocess.run([sys.executable, surveys.__file__, "--check"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -62,8 +59,8 @@ def test_every_survey_question_is_an_option_of_its_roles_with_the_same_choices(s
     for template, spec in surveys.TEMPLATES.items():
         options = {}
         for role in spec["roles"]:
-            options.update(surveys.load_options(role))
-        with open(os.path.join(ROOT, "awx", "surveys", template + ".json")) as handle:
+            options.update(surveys.argument_specs.options(role))
+        with open(os.path.join(surveys.SURVEY_DIR, template + ".json")) as handle:
             shipped = json.load(handle)
         for asked in shipped["spec"]:
             option = options[asked["variable"]]

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-SCRIPT = os.path.join(ROOT, "scripts", "why_failed.py")
 
 
 @pytest.fixture(name="why")
@@ -54,13 +50,13 @@ def test_pytest_failures_and_a_bare_traceback_give_their_deciding_lines(why):
                      "FAILED tests/test_x.py::test_y - assert 3 == 4"]
 
 
-def test_the_output_puts_molecule_errors_after_the_reasons_and_bounds_each_stage(tmp_path):
+def test_the_output_puts_molecule_errors_after_the_reasons_and_bounds_each_stage(why, tmp_path):
     log = tmp_path / "molecule-realfaults.log"
     lines = ansible_log({"msg": "boom", "rc": 2}) + ["E   assert %d" % number for number in range(30)]
     log.write_text("\n".join(lines) + "\n")
     empty = tmp_path / "yamllint.log"
     empty.write_text("all good\n")
-    out = subprocess.run([sys.executable, SCRIPT, str(log), str(empty), str(tmp_path / "gone.log")],
+    out = subprocess.run([sys.executable, why.__file__, str(log), str(empty), str(tmp_path / "gone.log")],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "why molecule-realfaults failed:"
     assert out[1] == "  task [Fault 1, one backend asks for more than the VM has] FAILED on pghost-rf-bookworm: boom; rc 2"
