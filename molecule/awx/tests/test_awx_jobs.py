@@ -17,6 +17,7 @@ Every assertion reads ansible-runner's artifacts (artifacts/IDENT/status, rc,
 job_events/*.json) or the live hosts. Times are printed as OBSERVED lines.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -68,8 +69,9 @@ class Job:
     def rc(self):
         return int(self.read("rc"))
 
-    @property
+    @functools.cached_property
     def events(self):
+        """job_events/*.json in order, read once: the artifacts do not change after the run."""
         folder = os.path.join(self.artifacts, "job_events")
         loaded = []
         for name in os.listdir(folder):
